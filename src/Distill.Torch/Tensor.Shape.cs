@@ -79,13 +79,13 @@ public sealed unsafe partial class Tensor
 
     // ---- reductions -----------------------------------------------------------------------------------------
 
-    public Tensor Sum(DType? dtype = null) => new(Native.distill_sum(Handle, null, 0, false, dtype is null ? -1 : (int)dtype));
+    public Tensor Sum() => new(Native.distill_sum(Handle, null, 0, false, -1));
     public Tensor Sum(long[] dims, bool keepdim = false, DType? dtype = null)
     {
         fixed (long* p = dims) return new(Native.distill_sum(Handle, p, dims.Length, keepdim, dtype is null ? -1 : (int)dtype));
     }
     public Tensor Sum(long dim, bool keepdim = false) => Sum([dim], keepdim);
-    public Tensor Mean(DType? dtype = null) => new(Native.distill_mean(Handle, null, 0, false, dtype is null ? -1 : (int)dtype));
+    public Tensor Mean() => new(Native.distill_mean(Handle, null, 0, false, -1));
     public Tensor Mean(long[] dims, bool keepdim = false, DType? dtype = null)
     {
         fixed (long* p = dims) return new(Native.distill_mean(Handle, p, dims.Length, keepdim, dtype is null ? -1 : (int)dtype));

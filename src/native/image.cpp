@@ -50,6 +50,14 @@ DST_API void distill_buffer_free(void* p) { std::free(p); }
 DST_API uint8_t* distill_image_decode(const uint8_t* bytes, int64_t len, int* h, int* w) {
   DST_TRY(nullptr, {
     TORCH_CHECK(bytes && len > 0, "empty image data");
+    // libjpeg decodes a truncated JPEG into a grey-padded image with only a warning; refuse it instead.
+    if (len >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
+      bool has_eoi = false;
+      for (int64_t i = len - 1; i >= 1 && i >= len - 64; i--) {
+        if (bytes[i - 1] == 0xFF && bytes[i] == 0xD9) { has_eoi = true; break; }
+      }
+      TORCH_CHECK(has_eoi, "truncated JPEG data (no end-of-image marker)");
+    }
     cv::Mat raw(1, static_cast<int>(len), CV_8UC1, const_cast<uint8_t*>(bytes));
     cv::Mat m = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
     TORCH_CHECK(!m.empty() && m.rows > 0 && m.cols > 0, "cannot decode image (corrupt, truncated or unknown format)");

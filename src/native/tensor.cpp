@@ -73,8 +73,9 @@ DST_API Tensor distill_from_data(const void* data, int64_t nbytes, const int64_t
       }
       TORCH_CHECK(max_off < 0 || (max_off + 1) * item <= nbytes, "strided view reads past the end of its storage (",
                   nbytes, " bytes)");
-      src = at::from_blob(const_cast<void*>(data), dims(shape, n), dims(strides, n),
-                          at::TensorOptions().dtype(st)).as_strided(dims(shape, n), dims(strides, n), storage_offset);
+      // View the whole buffer as the storage, then take the strided window of it.
+      src = at::from_blob(const_cast<void*>(data), {nbytes / item}, at::TensorOptions().dtype(st))
+                .as_strided(dims(shape, n), dims(strides, n), storage_offset);
     } else {
       src = at::from_blob(const_cast<void*>(data), dims(shape, n), at::TensorOptions().dtype(st));
       TORCH_CHECK(src.numel() * item <= nbytes, "buffer of ", nbytes, " bytes is too small for shape ", src.sizes());

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Distill.Torch;
+
+namespace Distill.Torch.Tests;
+
+public class ScopeTests
+{
+    [Fact]
+    public void ScopeDisposesItsTemporariesAndKeepsMovedOnes()
+    {
+        Tensor kept, temp;
+        using (var outer = Torch.NewDisposeScope())
+        {
+            using (var inner = Torch.NewDisposeScope())
+            {
+                temp = Torch.Ones([2]) * 3;
+                kept = (temp + 1).MoveToOuterDisposeScope();
+                Assert.Equal(2, inner.Count); // ones and temp; kept has moved out
+            }
+            Assert.True(temp.IsDisposed);
+            Assert.False(kept.IsDisposed);
+            Assert.Equal(new[] { 4f, 4f }, kept.ToArray<float>());
+            Assert.Equal(1, outer.Count);
+        }
+        Assert.True(kept.IsDisposed);
+    }
+
+    [Fact]
+    public void DetachedTensorsOutliveScopes()
+    {
+        Tensor p;
+        using (Torch.NewDisposeScope()) p = Torch.Zeros([3]).DetachFromDisposeScope();
+        Assert.False(p.IsDisposed);
+        p.Dispose();
+    }
+
+    [Fact]
+    public void TenThousandScopedOpsKeepMemoryBounded()
+    {
+        using var x = Torch.Ones([256, 256]); // 256 KB per temporary
+        void Run(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                using var scope = Torch.NewDisposeScope();
+                var y = (x * 2 + 1).Relu();
+                y.Sum();
+            }
+        }
+        Run(500);
+        GC.Collect();
+        long before = Process.GetCurrentProcess().WorkingSet64;
+        Run(10_000); // 40,000 tensors, ~7.5 GB if they leaked
+        GC.Collect();
+        long after = Process.GetCurrentProcess().WorkingSet64;
+        Assert.True(after - before < 100L << 20, $"RSS grew by {(after - before) >> 20} MB");
+    }
+}
