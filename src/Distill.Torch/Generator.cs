@@ -28,7 +28,7 @@ public sealed class Generator : IDisposable
 
     public void SetStateBytes(byte[] state)
     {
-        using var t = Torch.FromArray(state, [state.Length]);
+        using var t = torch.FromArray(state, [state.Length]);
         SetState(t);
     }
 

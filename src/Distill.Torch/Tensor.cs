@@ -153,7 +153,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Copies elements from managed memory into this tensor (same element count and dtype).</summary>
     public unsafe void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
     {
-        using var src = Torch.FromSpan(source, Shape);
+        using var src = torch.FromSpan(source, Shape);
         Copy_(src);
     }
 

@@ -2,8 +2,9 @@ using Distill.Torch.Interop;
 
 namespace Distill.Torch;
 
-/// <summary>Tensor creation and process-wide settings (the torch.* namespace).</summary>
-public static unsafe class Torch
+/// <summary>Tensor creation and process-wide settings, named as PyTorch's torch namespace (torch.Zeros, torch.Cat, ...).</summary>
+#pragma warning disable CS8981 // lower-case on purpose: reads like PyTorch (torch.Zeros, torch.Cat)
+public static unsafe class torch
 {
     private static GeneratorHandle G(Generator? g) => g?.Handle ?? GeneratorHandle.Null;
 

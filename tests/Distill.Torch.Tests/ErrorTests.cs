@@ -8,8 +8,8 @@ public class ErrorTests
     [Fact]
     public void Conv2dChannelMismatchThrowsLibtorchMessage()
     {
-        using var x = Torch.Zeros([1, 3, 8, 8]);
-        using var w = Torch.Zeros([4, 5, 3, 3]);
+        using var x = torch.Zeros([1, 3, 8, 8]);
+        using var w = torch.Zeros([4, 5, 3, 3]);
         var ex = Assert.Throws<TorchException>(() => Functional.Conv2d(x, w));
         Assert.Contains("expected input[1, 3, 8, 8] to have 5 channels", ex.Message);
         // libtorch's C++ backtrace must not leak into the message.
@@ -19,8 +19,8 @@ public class ErrorTests
     [Fact]
     public void MatmulShapeMismatchThrowsLibtorchMessage()
     {
-        using var a = Torch.Zeros([2, 3]);
-        using var b = Torch.Zeros([4, 5]);
+        using var a = torch.Zeros([2, 3]);
+        using var b = torch.Zeros([4, 5]);
         var ex = Assert.Throws<TorchException>(() => a.MatMul(b));
         Assert.Contains("cannot be multiplied (2x3 and 4x5)", ex.Message);
     }
@@ -28,7 +28,7 @@ public class ErrorTests
     [Fact]
     public void ErrorsDoNotLeakIntoLaterCalls()
     {
-        using var a = Torch.Zeros([2, 3]);
+        using var a = torch.Zeros([2, 3]);
         Assert.Throws<TorchException>(() => a.View(7));
         using var ok = a.View(3, 2);
         Assert.Equal(new long[] { 3, 2 }, ok.Shape);
@@ -37,8 +37,8 @@ public class ErrorTests
     [Fact]
     public void VoidCallsAreCheckedToo()
     {
-        using var a = Torch.Zeros([2, 3]);
-        using var b = Torch.Zeros([5]);
+        using var a = torch.Zeros([2, 3]);
+        using var b = torch.Zeros([5]);
         Assert.Throws<TorchException>(() => a.Copy_(b));
         Assert.Throws<TorchException>(() => a.Backward());
     }
@@ -46,7 +46,7 @@ public class ErrorTests
     [Fact]
     public void DisposedTensorThrowsObjectDisposed()
     {
-        var t = Torch.Ones([3]);
+        var t = torch.Ones([3]);
         t.Dispose();
         Assert.Throws<ObjectDisposedException>(() => t.Sum());
         Assert.Throws<ObjectDisposedException>(() => t.Shape);
@@ -65,7 +65,7 @@ public class ErrorTests
     [Fact]
     public void ErrorsOnOtherThreadsStayThere()
     {
-        using var a = Torch.Zeros([2, 3]);
+        using var a = torch.Zeros([2, 3]);
         var t = new Thread(() => Assert.Throws<TorchException>(() => a.View(5)));
         t.Start();
         t.Join();

@@ -8,14 +8,14 @@ public class GradientTests
     private static Tensor Rnd(long[] shape, ulong seed)
     {
         using var g = new Generator(seed);
-        return Torch.Randn(shape, g, DType.Float64);
+        return torch.Randn(shape, g, DType.Float64);
     }
 
     /// <summary>Checks d f / d inputs[i] for every input by perturbing each element by +-h.</summary>
     private static void CheckGradients(Func<Tensor[], Tensor> f, params Tensor[] inputs)
     {
         foreach (var t in inputs) t.RequiresGrad = true;
-        using (var scope = Torch.NewDisposeScope())
+        using (var scope = torch.NewDisposeScope())
         {
             var y = f(inputs);
             y.Backward();
@@ -33,7 +33,7 @@ public class GradientTests
                 {
                     values[i] = v;
                     using (Autograd.NoGrad()) x.CopyFrom<double>(values);
-                    using var scope = Torch.NewDisposeScope();
+                    using var scope = torch.NewDisposeScope();
                     using var _ = Autograd.NoGrad();
                     return f(inputs).ItemDouble();
                 }
@@ -52,7 +52,7 @@ public class GradientTests
     private static Tensor Project(Tensor y, ulong seed)
     {
         using var g = new Generator(seed);
-        using var w = Torch.Randn(y.Shape, g, DType.Float64);
+        using var w = torch.Randn(y.Shape, g, DType.Float64);
         return (y * w).Sum();
     }
 
@@ -100,8 +100,8 @@ public class GradientTests
     public void KlDivValueMatchesDefinition()
     {
         // input = log q, target = p: sum p (log p - log q); p = (0.25, 0.75), q = (0.5, 0.5)
-        using var logq = Torch.From(Math.Log(0.5), Math.Log(0.5)).Unsqueeze(0);
-        using var p = Torch.From(0.25, 0.75).Unsqueeze(0);
+        using var logq = torch.From(Math.Log(0.5), Math.Log(0.5)).Unsqueeze(0);
+        using var p = torch.From(0.25, 0.75).Unsqueeze(0);
         double expected = 0.25 * Math.Log(0.25 / 0.5) + 0.75 * Math.Log(0.75 / 0.5);
         using var sum = Functional.KlDiv(logq, p, Reduction.Sum);
         Assert.Equal(expected, sum.ItemDouble(), 12);
@@ -112,7 +112,7 @@ public class GradientTests
     [Fact]
     public void NoGradStopsTracking()
     {
-        using var x = Torch.Ones([2], requiresGrad: true);
+        using var x = torch.Ones([2], requiresGrad: true);
         using (Autograd.NoGrad())
         {
             Assert.False(Autograd.IsGradEnabled);
@@ -130,7 +130,7 @@ public class GradientTests
     [Fact]
     public void GradAccumulatesAndZeroGradClears()
     {
-        using var x = Torch.From(3.0).RequiresGrad_();
+        using var x = torch.From(3.0).RequiresGrad_();
         for (int i = 0; i < 2; i++)
         {
             using var y = x * x;
@@ -146,14 +146,14 @@ public class GradientTests
     [Fact]
     public void MseSmoothL1AndCrossEntropyValues()
     {
-        using var scope = Torch.NewDisposeScope();
-        var a = Torch.From(0.0, 1.0, 3.0);
-        var b = Torch.From(0.0, 0.0, 1.0);
+        using var scope = torch.NewDisposeScope();
+        var a = torch.From(0.0, 1.0, 3.0);
+        var b = torch.From(0.0, 0.0, 1.0);
         Assert.Equal((0 + 1 + 4) / 3.0, Functional.MseLoss(a, b).ItemDouble(), 12);
         // smooth L1 (beta 1): |d| < 1 -> 0.5 d^2, else |d| - 0.5: 0, 0.5, 1.5
         Assert.Equal(2.0, Functional.SmoothL1Loss(a, b, Reduction.Sum).ItemDouble(), 12);
-        var logits = Torch.FromArray(new[] { 1.0, 2.0, 3.0 }, [1, 3]);
-        var target = Torch.From(2L);
+        var logits = torch.FromArray(new[] { 1.0, 2.0, 3.0 }, [1, 3]);
+        var target = torch.From(2L);
         double lse = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
         Assert.Equal(lse - 3, Functional.CrossEntropy(logits, target).ItemDouble(), 12);
     }

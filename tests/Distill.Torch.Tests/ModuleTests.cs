@@ -31,7 +31,7 @@ public class ModuleTests
 
         public Net()
         {
-            Scale = RegisterParameter("scale", Torch.Ones([1]));
+            Scale = RegisterParameter("scale", torch.Ones([1]));
             Stem = RegisterModule("stem", new Sequential(new Block(), new SiLU()));
             Heads = RegisterModule("heads", new ModuleList<Linear>([new Linear(4, 2), new Linear(4, 3, bias: false)]));
         }
@@ -66,8 +66,8 @@ public class ModuleTests
         using var src = new Net();
         var sd = src.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
         sd.Remove("heads.0.bias");
-        using var wrong = Torch.Zeros([9]);
-        using var extra = Torch.Zeros([1]);
+        using var wrong = torch.Zeros([9]);
+        using var extra = torch.Zeros([1]);
         sd["scale"] = wrong;
         sd["heads.2.weight"] = extra;
         var ex = Assert.Throws<InvalidDataException>(() => net.LoadStateDict(sd));
@@ -86,7 +86,7 @@ public class ModuleTests
     public void BatchNormUpdatesStatisticsOnlyInTraining()
     {
         using var bn = new BatchNorm2d(2);
-        using var x = Torch.FromArray(new float[] { 1, 3, 10, 30 }, [2, 2, 1, 1]);
+        using var x = torch.FromArray(new float[] { 1, 3, 10, 30 }, [2, 2, 1, 1]);
         using (var y = bn.Forward(x)) { }
         // channel 0 holds 1 and 10, channel 1 holds 3 and 30: batch means 5.5 and 16.5; momentum 0.1 -> 0.55, 1.65.
         // Running variance uses the unbiased batch variance: 40.5 and 364.5 -> 0.9 + 4.05, 0.9 + 36.45.
@@ -114,9 +114,9 @@ public class ModuleTests
     [Fact]
     public void InitialisersFollowTheirDistributions()
     {
-        using var scope = Torch.NewDisposeScope();
-        Torch.ManualSeed(3);
-        var t = Torch.Empty([200, 100]);
+        using var scope = torch.NewDisposeScope();
+        torch.ManualSeed(3);
+        var t = torch.Empty([200, 100]);
         Init.TruncNormal_(t, 0, 1, -0.5, 0.5);
         Assert.True(t.Min().ItemDouble() >= -0.5 && t.Max().ItemDouble() <= 0.5);
         Init.KaimingUniform_(t, a: 0, nonlinearity: "relu");

@@ -9,11 +9,11 @@ public class ScopeTests
     public void ScopeDisposesItsTemporariesAndKeepsMovedOnes()
     {
         Tensor kept, temp;
-        using (var outer = Torch.NewDisposeScope())
+        using (var outer = torch.NewDisposeScope())
         {
-            using (var inner = Torch.NewDisposeScope())
+            using (var inner = torch.NewDisposeScope())
             {
-                temp = Torch.Ones([2]) * 3;
+                temp = torch.Ones([2]) * 3;
                 kept = (temp + 1).MoveToOuterDisposeScope();
                 Assert.Equal(2, inner.Count); // ones and temp; kept has moved out
             }
@@ -29,7 +29,7 @@ public class ScopeTests
     public void DetachedTensorsOutliveScopes()
     {
         Tensor p;
-        using (Torch.NewDisposeScope()) p = Torch.Zeros([3]).DetachFromDisposeScope();
+        using (torch.NewDisposeScope()) p = torch.Zeros([3]).DetachFromDisposeScope();
         Assert.False(p.IsDisposed);
         p.Dispose();
     }
@@ -37,12 +37,12 @@ public class ScopeTests
     [Fact]
     public void TenThousandScopedOpsKeepMemoryBounded()
     {
-        using var x = Torch.Ones([256, 256]); // 256 KB per temporary
+        using var x = torch.Ones([256, 256]); // 256 KB per temporary
         void Run(int n)
         {
             for (int i = 0; i < n; i++)
             {
-                using var scope = Torch.NewDisposeScope();
+                using var scope = torch.NewDisposeScope();
                 var y = (x * 2 + 1).Relu();
                 y.Sum();
             }

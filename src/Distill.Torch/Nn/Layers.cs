@@ -30,14 +30,14 @@ public sealed class Conv2d : Module<Tensor, Tensor>
         Padding = padding;
         Dilation = dilation;
         Groups = groups;
-        var w = Torch.Empty([outChannels, inChannels / groups, kernelSize.H, kernelSize.W]);
+        var w = torch.Empty([outChannels, inChannels / groups, kernelSize.H, kernelSize.W]);
         Init.KaimingUniform_(w, a: Math.Sqrt(5));
         Weight = RegisterParameter("weight", w);
         if (bias)
         {
             var (fanIn, _) = Init.CalculateFans(w);
             double bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
-            Bias = RegisterParameter("bias", Torch.Empty([outChannels]).Uniform_(-bound, bound));
+            Bias = RegisterParameter("bias", torch.Empty([outChannels]).Uniform_(-bound, bound));
         }
         else
         {
@@ -80,14 +80,14 @@ public sealed class ConvTranspose2d : Module<Tensor, Tensor>
         OutputPadding = (outputPadding, outputPadding);
         Groups = groups;
         // PyTorch stores transposed-conv weights as (in, out / groups, kh, kw).
-        var w = Torch.Empty([inChannels, outChannels / groups, kernelSize, kernelSize]);
+        var w = torch.Empty([inChannels, outChannels / groups, kernelSize, kernelSize]);
         Init.KaimingUniform_(w, a: Math.Sqrt(5));
         Weight = RegisterParameter("weight", w);
         if (bias)
         {
             var (fanIn, _) = Init.CalculateFans(w);
             double bound = 1 / Math.Sqrt(fanIn);
-            Bias = RegisterParameter("bias", Torch.Empty([outChannels]).Uniform_(-bound, bound));
+            Bias = RegisterParameter("bias", torch.Empty([outChannels]).Uniform_(-bound, bound));
         }
         else
         {
@@ -116,11 +116,11 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;
-        Weight = RegisterParameter("weight", Torch.Ones([numFeatures]));
-        Bias = RegisterParameter("bias", Torch.Zeros([numFeatures]));
-        RunningMean = RegisterBuffer("running_mean", Torch.Zeros([numFeatures]));
-        RunningVar = RegisterBuffer("running_var", Torch.Ones([numFeatures]));
-        NumBatchesTracked = RegisterBuffer("num_batches_tracked", Torch.Zeros([], DType.Int64));
+        Weight = RegisterParameter("weight", torch.Ones([numFeatures]));
+        Bias = RegisterParameter("bias", torch.Zeros([numFeatures]));
+        RunningMean = RegisterBuffer("running_mean", torch.Zeros([numFeatures]));
+        RunningVar = RegisterBuffer("running_var", torch.Ones([numFeatures]));
+        NumBatchesTracked = RegisterBuffer("num_batches_tracked", torch.Zeros([], DType.Int64));
     }
 
     public override Tensor Forward(Tensor x)
@@ -149,8 +149,8 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
         Eps = eps;
         if (elementwiseAffine)
         {
-            Weight = RegisterParameter("weight", Torch.Ones(normalizedShape));
-            Bias = RegisterParameter("bias", Torch.Zeros(normalizedShape));
+            Weight = RegisterParameter("weight", torch.Ones(normalizedShape));
+            Bias = RegisterParameter("bias", torch.Zeros(normalizedShape));
         }
     }
 
@@ -168,13 +168,13 @@ public sealed class Linear : Module<Tensor, Tensor>
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        var w = Torch.Empty([outFeatures, inFeatures]);
+        var w = torch.Empty([outFeatures, inFeatures]);
         Init.KaimingUniform_(w, a: Math.Sqrt(5));
         Weight = RegisterParameter("weight", w);
         if (bias)
         {
             double bound = inFeatures > 0 ? 1 / Math.Sqrt(inFeatures) : 0;
-            Bias = RegisterParameter("bias", Torch.Empty([outFeatures]).Uniform_(-bound, bound));
+            Bias = RegisterParameter("bias", torch.Empty([outFeatures]).Uniform_(-bound, bound));
         }
         else
         {
@@ -212,7 +212,7 @@ public sealed class DropPath : Module<Tensor, Tensor>
         var shape = new long[x.Dim];
         Array.Fill(shape, 1L);
         shape[0] = x.Size(0);
-        using var mask = Torch.Empty(shape, x.DType, x.Device).Bernoulli_(keep);
+        using var mask = torch.Empty(shape, x.DType, x.Device).Bernoulli_(keep);
         using var scaled = mask.Div_(keep);
         return x.Mul(scaled);
     }

@@ -67,6 +67,14 @@ public abstract class Module : IDisposable
         return module;
     }
 
+    /// <summary>Removes a child (for example a BatchNorm folded into its conv); the caller disposes it.</summary>
+    protected void UnregisterModule(string name)
+    {
+        int i = _children.FindIndex(c => c.Key == name);
+        if (i < 0) throw new ArgumentException($"{TypeName} has no child '{name}'");
+        _children.RemoveAt(i);
+    }
+
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))

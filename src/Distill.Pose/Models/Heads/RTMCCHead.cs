@@ -1,0 +1,59 @@
+using Distill.Pose.Models.Layers;
+using Distill.Torch;
+using Distill.Torch.Nn;
+
+namespace Distill.Pose.Models.Heads;
+
+/// <summary>
+/// RTMPose's SimCC head: a k x k conv to K maps, flattened to tokens, ScaleNorm + Linear to the hidden size, a GAU
+/// block, then per-axis classifiers over W * ratio and H * ratio bins. Outputs "simcc_x" (N, K, Wb), "simcc_y" (N, K, Hb).
+/// </summary>
+public sealed class RTMCCHead : PoseHead
+{
+    private readonly Conv2d _final;
+    private readonly Sequential _mlp;
+    private readonly RTMCCBlock _gau;
+    private readonly Linear _clsX, _clsY;
+
+    public override long NumKeypoints { get; }
+    public override string[] OutputNames => ["simcc_x", "simcc_y"];
+    public long BinsX { get; }
+    public long BinsY { get; }
+
+    public RTMCCHead(long inChannels, long numKeypoints, (int W, int H) inputSize, (int W, int H) featureMapSize,
+        double splitRatio = 2.0, long finalKernel = 7, long hiddenDims = 256, long s = 128, double expansionFactor = 2,
+        double dropoutRate = 0, double dropPath = 0)
+    {
+        NumKeypoints = numKeypoints;
+        _final = RegisterModule("final_layer", new Conv2d(inChannels, numKeypoints, finalKernel, 1, finalKernel / 2));
+        long flat = (long)featureMapSize.W * featureMapSize.H;
+        _mlp = RegisterModule("mlp", new Sequential(new ScaleNorm(flat), new Linear(flat, hiddenDims, bias: false)));
+        BinsX = (long)(inputSize.W * splitRatio);
+        BinsY = (long)(inputSize.H * splitRatio);
+        _gau = RegisterModule("gau", new RTMCCBlock(hiddenDims, hiddenDims, s, expansionFactor, dropoutRate, dropPath));
+        _clsX = RegisterModule("cls_x", new Linear(hiddenDims, BinsX, bias: false));
+        _clsY = RegisterModule("cls_y", new Linear(hiddenDims, BinsY, bias: false));
+    }
+
+    public override Dictionary<string, Tensor> Forward(Tensor[] feats)
+    {
+        using var scope = torch.NewDisposeScope();
+        var f = _final.Forward(feats[^1]).Flatten(2);
+        var t = _gau.Forward(_mlp.Forward(f));
+        return new Dictionary<string, Tensor>
+        {
+            ["simcc_x"] = _clsX.Forward(t).MoveToOuterDisposeScope(),
+            ["simcc_y"] = _clsY.Forward(t).MoveToOuterDisposeScope(),
+        };
+    }
+
+    /// <summary>The intermediate tokens after final_layer, mlp and gau (for parity checks against reference runs).</summary>
+    public (Tensor FinalLayer, Tensor Mlp, Tensor Gau) Intermediates(Tensor feat)
+    {
+        var f = _final.Forward(feat);
+        using var flat = f.Flatten(2);
+        var m = _mlp.Forward(flat);
+        var g = _gau.Forward(m);
+        return (f, m, g);
+    }
+}

@@ -1,0 +1,21 @@
+using Distill.Pose.Models.Backbones;
+using Distill.Pose.Models.Heads;
+using Distill.Torch;
+using Distill.Torch.Nn;
+
+namespace Distill.Pose.Tests.Models;
+
+public class ParameterCountTests
+{
+    // Published/official counts for the 17-keypoint 256x192 models (pose-facts.md and the RTMPose-t fixture).
+    [Theory]
+    [InlineData(0.167, 0.375, 3_337_007L)]
+    [InlineData(0.33, 0.5, 5_473_251L)]
+    [InlineData(0.67, 0.75, 13_587_611L)]
+    public void RtmPoseParameterCounts(double deepen, double widen, long expected)
+    {
+        using var backbone = new CSPNeXt(deepen, widen);
+        using var head = new RTMCCHead(backbone.OutChannels[0], 17, (192, 256), (6, 8));
+        Assert.Equal(expected, backbone.NumParameters() + head.NumParameters());
+    }
+}
