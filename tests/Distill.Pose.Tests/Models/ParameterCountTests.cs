@@ -19,3 +19,16 @@ public class ParameterCountTests
         Assert.Equal(expected, backbone.NumParameters() + head.NumParameters());
     }
 }
+
+public class VitParameterCountTests
+{
+    [Theory]
+    [InlineData(384, 12, 12, 1536, 24_290_193L)] // ViTPose-S (pose-facts.md)
+    [InlineData(192, 4, 3, 768, 3_804_753L)]     // the narrowed fixture model (fixture README)
+    public void VitPoseParameterCounts(long dims, int layers, long heads, long ffn, long expected)
+    {
+        using var backbone = new VisionTransformer(dims, layers, heads, ffn, (192, 256));
+        using var head = new HeatmapHead(dims, 17);
+        Assert.Equal(expected, backbone.NumParameters() + head.NumParameters());
+    }
+}
