@@ -1,0 +1,34 @@
+using Distill.Torch;
+using Distill.Torch.Nn;
+
+namespace Distill.Pose.Losses;
+
+/// <summary>
+/// Feature distillation (DWPose): a 1x1 conv with bias aligns student channels to the teacher's, then
+/// sum((align(fs) - ft)^2) / batch * weight. The align conv is trained with the student (name: align).
+/// </summary>
+public sealed class FeatureKDLoss : Module
+{
+    private readonly Conv2d? _align;
+
+    public double Weight { get; }
+
+    public FeatureKDLoss(long studentChannels, long teacherChannels, double weight = 7e-5)
+    {
+        Weight = weight;
+        if (studentChannels != teacherChannels)
+            _align = RegisterModule("align", new Conv2d(studentChannels, teacherChannels, 1, bias: true));
+    }
+
+    public Tensor Forward(Tensor student, Tensor teacher)
+    {
+        if (student.Size(2) != teacher.Size(2) || student.Size(3) != teacher.Size(3))
+            throw new ArgumentException(
+                $"feature KD needs equal map sizes: student [{string.Join(", ", student.Shape)}], teacher [{string.Join(", ", teacher.Shape)}]");
+        using var scope = torch.NewDisposeScope();
+        var s = _align is null ? student : _align.Forward(student);
+        using var t = teacher.Detach();
+        var loss = Functional.MseLoss(s, t, Distill.Torch.Reduction.Sum).Div_(student.Size(0)).Mul_(Weight);
+        return loss.MoveToOuterDisposeScope();
+    }
+}

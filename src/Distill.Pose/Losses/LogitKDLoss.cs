@@ -1,0 +1,61 @@
+using Distill.Torch;
+
+namespace Distill.Pose.Losses;
+
+/// <summary>How a logit-distillation loss reduces over bins, keypoints and batch.</summary>
+public enum KDReduction
+{
+    /// <summary>DWPose: sum over bins, sum over K, mean over batch, x + y, divided by K.</summary>
+    DWPose,
+    /// <summary>Sum over bins, K and axes, divided by the batch size (kl_div's batchmean over samples).</summary>
+    BatchMean,
+    /// <summary>Mean over every (sample, keypoint, axis) of the per-distribution KL (bins summed).</summary>
+    Mean,
+    /// <summary>Plain sum.</summary>
+    Sum,
+}
+
+/// <summary>
+/// Logit distillation for SimCC heads: KL(teacher || student) per keypoint and axis, where the teacher side is
+/// already a probability distribution over the student's bins (the distiller maps and renormalises it), and the
+/// student side is log_softmax(logits * beta). An optional (N, K) mask zeroes keypoints without a usable teacher.
+/// </summary>
+public sealed class LogitKDLoss(double beta = 10.0, KDReduction reduction = KDReduction.DWPose)
+{
+    public double Beta { get; } = beta;
+    public KDReduction Reduction { get; } = reduction;
+
+    /// <summary>Softmax(logits * beta): how a teacher's logits become the target distribution.</summary>
+    public Tensor TeacherProbabilities(Tensor logits) => Functional.Softmax(logits * Beta, -1);
+
+    public Tensor Forward(Tensor studentX, Tensor studentY, Tensor teacherProbX, Tensor teacherProbY, Tensor? mask = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        long n = studentX.Size(0), k = studentX.Size(1);
+        var perX = PerKeypoint(studentX, teacherProbX);
+        var perY = PerKeypoint(studentY, teacherProbY);
+        if (mask is not null)
+        {
+            perX = perX * mask;
+            perY = perY * mask;
+        }
+        var both = perX + perY; // (N, K)
+        Tensor loss = Reduction switch
+        {
+            KDReduction.DWPose => both.Sum(1).Mean().Div_(k),
+            KDReduction.BatchMean => both.Sum().Div_(n),
+            KDReduction.Mean => both.Sum().Div_(2 * n * k),
+            KDReduction.Sum => both.Sum(),
+            _ => throw new ArgumentOutOfRangeException(nameof(Reduction)),
+        };
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    // KL summed over bins for each (sample, keypoint): (N, K).
+    private Tensor PerKeypoint(Tensor student, Tensor teacherProb)
+    {
+        var logS = Functional.LogSoftmax(student * Beta, -1);
+        using var t = teacherProb.Detach();
+        return Functional.KlDiv(logS, t, Distill.Torch.Reduction.None).Sum(-1);
+    }
+}
