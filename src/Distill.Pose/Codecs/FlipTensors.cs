@@ -9,7 +9,7 @@ internal static class FlipTensors
     {
         var idx = new long[flipIndices.Count];
         for (int i = 0; i < idx.Length; i++) idx[i] = flipIndices[i];
-        return Distill.Torch.Torch.FromArray(idx, [idx.Length], device);
+        return torch.FromArray(idx, [idx.Length], device);
     }
 
     /// <summary>(N, K, H, W): mirror the width, swap channels, and optionally shift one column to the right.</summary>
@@ -24,7 +24,7 @@ internal static class FlipTensors
             long w = swapped.Size(-1);
             using var first = swapped.Narrow(-1, 0, 1);
             using var rest = swapped.Narrow(-1, 0, w - 1);
-            return Distill.Torch.Torch.Cat([first, rest], -1);
+            return torch.Cat([first, rest], -1);
         }
     }
 
@@ -37,6 +37,6 @@ internal static class FlipTensors
         using var mirrored = 1.0 - x;
         using var shifted = mirrored - shift;
         using var rest = swapped.Narrow(-1, 1, swapped.Size(-1) - 1);
-        return Distill.Torch.Torch.Cat([shifted, rest], -1);
+        return torch.Cat([shifted, rest], -1);
     }
 }

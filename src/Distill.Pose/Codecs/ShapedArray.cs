@@ -60,7 +60,7 @@ public sealed class ShapedArray
     }
 
     public Tensor ToTensor(Device? device = null) =>
-        Distill.Torch.Torch.FromArray(Data, Array.ConvertAll(Shape, s => (long)s), device);
+        torch.FromArray(Data, Array.ConvertAll(Shape, s => (long)s), device);
 
     public override string ToString() => $"ShapedArray[{string.Join(", ", Shape)}]";
 }

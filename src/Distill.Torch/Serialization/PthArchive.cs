@@ -6,7 +6,7 @@ namespace Distill.Torch.Serialization;
 /// <summary>
 /// An open torch.save archive (PyTorch 1.6+ zip layout): <c>&lt;prefix&gt;/data.pkl</c> holds the pickled object
 /// tree, and each storage it references by persistent id is the member <c>&lt;prefix&gt;/data/&lt;key&gt;</c>.
-/// Stored (uncompressed) members are read in place with <see cref="Torch.FromFile"/>; a compressed member is
+/// Stored (uncompressed) members are read in place with <see cref="torch.FromFile"/>; a compressed member is
 /// inflated into memory once.
 /// </summary>
 internal sealed class PthArchive : IDisposable
@@ -115,17 +115,17 @@ internal sealed class PthArchive : IDisposable
     {
         try
         {
-            if (t.NumEl == 0) return Torch.Empty(t.Shape, t.DType);
+            if (t.NumEl == 0) return torch.Empty(t.Shape, t.DType);
             long item = t.DType.ElementSize();
             long first = checked(t.StorageOffset * item);
             long nbytes = checked((t.EndElement - t.StorageOffset) * item);
             var member = _members[StorageMember(t.Storage.Key)];
             if (member.IsStored)
-                return Torch.FromFile(_fullPath, DataOffset(member) + first, nbytes, t.DType, t.Shape, t.Strides);
+                return torch.FromFile(_fullPath, DataOffset(member) + first, nbytes, t.DType, t.Shape, t.Strides);
             var bytes = Inflated(member);
             if (first + nbytes > bytes.Length)
                 throw new CheckpointFormatException(FilePath, $"{t} reads past the end of its storage");
-            return Torch.FromBytes(bytes.AsSpan((int)first, (int)nbytes), t.DType, t.Shape, t.Strides);
+            return torch.FromBytes(bytes.AsSpan((int)first, (int)nbytes), t.DType, t.Shape, t.Strides);
         }
         catch (TorchException ex)
         {

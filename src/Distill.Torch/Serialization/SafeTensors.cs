@@ -37,7 +37,7 @@ public static class SafeTensors
                 Tensor t;
                 try
                 {
-                    t = Torch.FromFile(full, header.DataStart + e.Begin, e.NBytes, e.DType, e.Shape);
+                    t = torch.FromFile(full, header.DataStart + e.Begin, e.NBytes, e.DType, e.Shape);
                 }
                 catch (TorchException ex)
                 {

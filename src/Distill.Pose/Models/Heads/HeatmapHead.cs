@@ -1,3 +1,5 @@
+using Distill.Pose.Codecs;
+using Distill.Pose.Losses;
 using Distill.Torch;
 using Distill.Torch.Nn;
 
@@ -63,6 +65,17 @@ public sealed class HeatmapHead : PoseHead
         if (_deconv.Count > 0) x = _deconv.Forward(x);
         if (_conv.Count > 0) x = _conv.Forward(x);
         return new Dictionary<string, Tensor> { ["heatmaps"] = _final.Forward(x).MoveToOuterDisposeScope() };
+    }
+
+    public KeypointMSELoss LossFunction { get; set; } = new();
+
+    public double LossWeight { get; set; } = 1.0;
+
+    public override Dictionary<string, Tensor> Loss(IReadOnlyDictionary<string, Tensor> outputs, IReadOnlyDictionary<string, Tensor> targets)
+    {
+        var l = LossFunction.Forward(outputs["heatmaps"], Target(targets, TargetNames.Heatmaps), Target(targets, TargetNames.KeypointWeights));
+        if (LossWeight != 1.0) l.Mul_(LossWeight);
+        return new Dictionary<string, Tensor> { ["loss_kpt"] = l };
     }
 
     /// <summary>The deconv stack's output (parity checks).</summary>

@@ -13,4 +13,13 @@ public abstract class PoseHead : Module<Tensor[], Dictionary<string, Tensor>>
 
     /// <summary>The output names, in export order.</summary>
     public abstract string[] OutputNames { get; }
+
+    /// <summary>
+    /// Ground-truth loss terms by name (for example "loss_kpt") from this head's outputs and the batched codec targets
+    /// (keypoint_x_labels, keypoint_y_labels, heatmaps, keypoint_labels and keypoint_weights, as the codec names them).
+    /// </summary>
+    public abstract Dictionary<string, Tensor> Loss(IReadOnlyDictionary<string, Tensor> outputs, IReadOnlyDictionary<string, Tensor> targets);
+
+    protected static Tensor Target(IReadOnlyDictionary<string, Tensor> targets, string name) =>
+        targets.TryGetValue(name, out var t) ? t : throw new ArgumentException($"the batch has no '{name}' target (has: {string.Join(", ", targets.Keys)})");
 }

@@ -1,3 +1,5 @@
+using Distill.Pose.Codecs;
+using Distill.Pose.Losses;
 using Distill.Pose.Models.Layers;
 using Distill.Torch;
 using Distill.Torch.Nn;
@@ -45,6 +47,19 @@ public sealed class RTMCCHead : PoseHead
             ["simcc_x"] = _clsX.Forward(t).MoveToOuterDisposeScope(),
             ["simcc_y"] = _clsY.Forward(t).MoveToOuterDisposeScope(),
         };
+    }
+
+    /// <summary>The SimCC ground-truth loss (KLDiscretLoss, beta 10 and label softmax by default).</summary>
+    public KLDiscretLoss LossFunction { get; set; } = new();
+
+    public double LossWeight { get; set; } = 1.0;
+
+    public override Dictionary<string, Tensor> Loss(IReadOnlyDictionary<string, Tensor> outputs, IReadOnlyDictionary<string, Tensor> targets)
+    {
+        var l = LossFunction.Forward(outputs["simcc_x"], outputs["simcc_y"], Target(targets, TargetNames.KeypointXLabels),
+            Target(targets, TargetNames.KeypointYLabels), Target(targets, TargetNames.KeypointWeights));
+        if (LossWeight != 1.0) l.Mul_(LossWeight);
+        return new Dictionary<string, Tensor> { ["loss_kpt"] = l };
     }
 
     /// <summary>The intermediate tokens after final_layer, mlp and gau (for parity checks against reference runs).</summary>

@@ -1,3 +1,5 @@
+using Distill.Pose.Codecs;
+using Distill.Pose.Losses;
 using Distill.Torch;
 using Distill.Torch.Nn;
 
@@ -30,5 +32,16 @@ public sealed class RegressionHead : PoseHead
         var pooled = f.Dim == 4 ? f.Mean([2, 3]) : f.Mean(1);
         var y = _fc.Forward(pooled).View(f.Size(0), NumPersons * NumKeypoints, 2);
         return new Dictionary<string, Tensor> { ["keypoints"] = y.MoveToOuterDisposeScope() };
+    }
+
+    public RegressionMSELoss LossFunction { get; set; } = new();
+
+    public double LossWeight { get; set; } = 1.0;
+
+    public override Dictionary<string, Tensor> Loss(IReadOnlyDictionary<string, Tensor> outputs, IReadOnlyDictionary<string, Tensor> targets)
+    {
+        var l = LossFunction.Forward(outputs["keypoints"], Target(targets, TargetNames.KeypointLabels), Target(targets, TargetNames.KeypointWeights));
+        if (LossWeight != 1.0) l.Mul_(LossWeight);
+        return new Dictionary<string, Tensor> { ["loss_kpt"] = l };
     }
 }
