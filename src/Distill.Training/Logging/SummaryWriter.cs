@@ -125,16 +125,7 @@ public sealed class SummaryWriter : IDisposable
         lock (_gate)
         {
             ThrowIfUnusable();
-            if (_stream is null) return;
-            try
-            {
-                if (_stream is FileStream file) file.Flush(flushToDisk: true);
-                else _stream.Flush();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw Fail(e);
-            }
+            if (_stream is not null) FlushToDisk();
         }
     }
 
@@ -145,21 +136,10 @@ public sealed class SummaryWriter : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            if (_stream is null) return;
+            if (_stream is null) return; // never written, or already closed by a failure
             try
             {
-                if (_failure is null)
-                {
-                    try
-                    {
-                        if (_stream is FileStream file) file.Flush(flushToDisk: true);
-                        else _stream.Flush();
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        throw Fail(e);
-                    }
-                }
+                FlushToDisk();
             }
             finally
             {
@@ -223,6 +203,19 @@ public sealed class SummaryWriter : IDisposable
         {
             _stream!.Write(bytes);
             _committedLength += bytes.Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Fail(e);
+        }
+    }
+
+    private void FlushToDisk()
+    {
+        try
+        {
+            if (_stream is FileStream file) file.Flush(flushToDisk: true);
+            else _stream!.Flush();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
