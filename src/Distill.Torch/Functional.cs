@@ -21,7 +21,13 @@ public static unsafe class Functional
         long* sp = stackalloc long[] { s.H, s.W };
         long* pp = stackalloc long[] { p.H, p.W };
         long* dp = stackalloc long[] { d.H, d.W };
-        return new(Native.distill_conv2d(input.Handle, weight.Handle, H(bias), sp, pp, dp, groups));
+        var y = new Tensor(Native.distill_conv2d(input.Handle, weight.Handle, H(bias), sp, pp, dp, groups));
+        if (FlopCounter.Active)
+        {
+            var w = weight.Shape;
+            FlopCounter.Add(y.NumEl * w[1] * w[2] * w[3]);
+        }
+        return y;
     }
 
     public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, (long H, long W)? stride = null,
@@ -35,7 +41,13 @@ public static unsafe class Functional
         long* pp = stackalloc long[] { p.H, p.W };
         long* op = stackalloc long[] { o.H, o.W };
         long* dp = stackalloc long[] { d.H, d.W };
-        return new(Native.distill_conv_transpose2d(input.Handle, weight.Handle, H(bias), sp, pp, op, groups, dp));
+        var y = new Tensor(Native.distill_conv_transpose2d(input.Handle, weight.Handle, H(bias), sp, pp, op, groups, dp));
+        if (FlopCounter.Active)
+        {
+            var w = weight.Shape;
+            FlopCounter.Add(input.NumEl * w[1] * w[2] * w[3]);
+        }
+        return y;
     }
 
     /// <summary>Batch norm; in training mode the running statistics (when given) are updated in place.</summary>
@@ -52,8 +64,12 @@ public static unsafe class Functional
     public static Tensor GroupNorm(Tensor input, long groups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
         new(Native.distill_group_norm(input.Handle, groups, H(weight), H(bias), eps));
 
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) =>
-        new(Native.distill_linear(input.Handle, weight.Handle, H(bias)));
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        var y = new Tensor(Native.distill_linear(input.Handle, weight.Handle, H(bias)));
+        if (FlopCounter.Active) FlopCounter.Add(y.NumEl * weight.Size(1));
+        return y;
+    }
 
     public static Tensor MaxPool2d(Tensor input, (long H, long W) kernel, (long H, long W)? stride = null,
         (long H, long W)? padding = null, (long H, long W)? dilation = null, bool ceilMode = false)

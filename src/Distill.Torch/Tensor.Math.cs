@@ -202,9 +202,15 @@ public sealed partial class Tensor
         return r.ItemLong() != 0;
     }
 
-    public Tensor MatMul(Tensor other) => new(Native.distill_matmul(Handle, other.Handle));
-    public Tensor Mm(Tensor other) => new(Native.distill_mm(Handle, other.Handle));
-    public Tensor Bmm(Tensor other) => new(Native.distill_bmm(Handle, other.Handle));
+    public Tensor MatMul(Tensor other) => CountMatMul(new(Native.distill_matmul(Handle, other.Handle)));
+    public Tensor Mm(Tensor other) => CountMatMul(new(Native.distill_mm(Handle, other.Handle)));
+    public Tensor Bmm(Tensor other) => CountMatMul(new(Native.distill_bmm(Handle, other.Handle)));
+
+    private Tensor CountMatMul(Tensor y)
+    {
+        if (FlopCounter.Active) FlopCounter.Add(y.NumEl * Size(-1));
+        return y;
+    }
     public Tensor Outer(Tensor other) => new(Native.distill_outer(Handle, other.Handle));
 
     public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
