@@ -11,7 +11,8 @@ public static class PthFile
     /// Loads the whole object tree: dicts as <see cref="PickleDict"/>, lists, tuples (<c>object?[]</c>), strings,
     /// numbers, <see cref="Tensor"/>s, and placeholders (<see cref="PickleGlobal"/>, <see cref="PickleObject"/>) for
     /// anything else. Every tensor is read (as its own contiguous copy: storage sharing between tensors is not
-    /// kept) and belongs to the caller; a tensor referenced twice in the tree is one object.
+    /// kept; requires_grad is not restored) and belongs to the caller; a tensor referenced twice in the tree is one
+    /// object. Release them with <see cref="TensorDisposal.DisposeTensors(object?)"/> or an enclosing dispose scope.
     /// </summary>
     public static object? Load(string path)
     {

@@ -130,6 +130,13 @@ def placeholder_in_state_dict():
     save({"state_dict": sd}, "placeholder_in_state_dict.pth")
 
 
+def expanded():
+    # Zero strides: a 3-element storage seen as (2, 3), and a 1-element storage seen as 2^31 elements (8 GiB),
+    # which a reader that copies views must refuse rather than allocate.
+    save({"small": torch.arange(3, dtype=torch.float32).expand(2, 3)}, "expanded.pth")
+    save({"huge": torch.zeros(1).expand(2 ** 31)}, "expanded_huge.pth")
+
+
 def legacy():
     save({"w": torch.tensor([1.0, 2.0])}, "legacy.pth", _use_new_zipfile_serialization=False)
 
@@ -199,6 +206,7 @@ if __name__ == "__main__":
     checkpoint()
     distill()
     placeholder_in_state_dict()
+    expanded()
     legacy()
     hostile()
     rebuild_v3()
