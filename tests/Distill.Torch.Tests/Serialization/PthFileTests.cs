@@ -52,6 +52,7 @@ public class PthFileTests
     [InlineData("views.pth")]
     [InlineData("views_protocol4.pth")] // FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL
     [InlineData("views_deflated.pth")] // compressed members: read through memory
+    [InlineData("zip64.pth")] // zip64 sizes, offsets and end records, as in archives over 4 GB
     public void ReadsStridedViewsWithStorageOffsets(string file)
     {
         var d = LoadDict(file, out var root);

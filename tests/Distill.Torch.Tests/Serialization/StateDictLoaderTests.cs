@@ -137,6 +137,24 @@ public class StateDictLoaderTests
     }
 
     [Fact]
+    public void SafeTensorsIsRecognisedWhateverItsLengthBytesLookLike()
+    {
+        // Grow one name until the padded header length has 0x80 (the pickle PROTO byte) as its low byte.
+        using var dir = new TempDir();
+        string path = dir.File("w.bin");
+        using var a = Torch.From(1f);
+        for (int len = 1; ; len++)
+        {
+            SafeTensors.Save(path, [new(new string('w', len), a)]);
+            if (File.ReadAllBytes(path)[0] == 0x80) break;
+            Assert.True(len < 300, "no name length gave a 0x80 low byte");
+        }
+        var sd = StateDictLoader.LoadStateDict(path);
+        Assert.Equal(new[] { 1f }, Assert.Single(sd.Values).ToArray<float>());
+        sd.DisposeTensors();
+    }
+
+    [Fact]
     public void KeysThatCollideAfterStrippingAreRefused()
     {
         using var dir = new TempDir();

@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import torch
@@ -82,6 +83,39 @@ def views():
         for info in src.infolist():
             dst.writestr(info.filename.replace("archive/", "big_endian/", 1), src.read(info.filename))
         dst.writestr("big_endian/byteorder", b"big")
+
+
+def zip64():
+    # The views archive re-packed by hand with every zip64 structure a >4 GB torch.save archive carries: 32-bit
+    # sizes and offsets set to 0xFFFFFFFF with the real values in extra field 0x0001, a zip64 end record and its
+    # locator. Python's zipfile and torch.load both read the result.
+    buf = io.BytesIO()
+    torch.save(views_dict(), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src:
+        members = [(i.filename.replace("archive/", "zip64/", 1).encode(), src.read(i.filename)) for i in src.infolist()]
+    body, central = bytearray(), bytearray()
+    for name, data in members:
+        crc, offset = zlib.crc32(data), len(body)
+        extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra))
+        body += name + extra + data
+        cextra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                               len(name), len(cextra), 0, 0, 0, 0, 0xFFFFFFFF)
+        central += name + cextra
+    cd_offset = len(body)
+    body += central
+    end64 = len(body)
+    n = len(members)
+    body += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n, len(central), cd_offset)
+    body += struct.pack("<IIQI", 0x07064B50, 0, end64, 1)
+    body += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(out("zip64.pth"), "wb") as f:
+        f.write(body)
+    with zipfile.ZipFile(out("zip64.pth")) as z:
+        assert z.testzip() is None
+    loaded = torch.load(out("zip64.pth"))
+    assert all(torch.equal(loaded[k], v) for k, v in views_dict().items())
 
 
 def checkpoint():
@@ -203,6 +237,7 @@ def rebuild_v3():
 if __name__ == "__main__":
     dtypes()
     views()
+    zip64()
     checkpoint()
     distill()
     placeholder_in_state_dict()
