@@ -3,7 +3,7 @@ namespace Distill.Torch.Serialization;
 /// <summary>
 /// Reads PyTorch <c>.pth</c>/<c>.pt</c> files written by <c>torch.save</c> (zip format, PyTorch 1.6 and later)
 /// through <see cref="RestrictedUnpickler"/>: the object tree is rebuilt as data, tensors are read from the archive,
-/// and no pickled code is ever run.
+/// and no pickled code is ever run. Tensors are always loaded on the CPU, whatever device they were saved from.
 /// </summary>
 public static class PthFile
 {

@@ -29,6 +29,13 @@ def out(name):
     return os.path.join(HERE, name)
 
 
+def put(z, name, data, compress=zipfile.ZIP_STORED):
+    # A fixed timestamp keeps the hand-made archives byte-for-byte reproducible.
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = compress
+    z.writestr(info, data)
+
+
 class RunnerInfo:
     """A class instance for the 'meta' section: the reader must keep it as an inert placeholder."""
 
@@ -76,13 +83,13 @@ def views():
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
             zipfile.ZipFile(out("views_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename.replace("archive/", "views_deflated/", 1), src.read(info.filename))
+            put(dst, info.filename.replace("archive/", "views_deflated/", 1), src.read(info.filename), zipfile.ZIP_DEFLATED)
     # A big-endian archive is refused.
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
             zipfile.ZipFile(out("big_endian.pth"), "w", zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename.replace("archive/", "big_endian/", 1), src.read(info.filename))
-        dst.writestr("big_endian/byteorder", b"big")
+            put(dst, info.filename.replace("archive/", "big_endian/", 1), src.read(info.filename))
+        put(dst, "big_endian/byteorder", b"big")
 
 
 def zip64():
@@ -172,6 +179,7 @@ def expanded():
 
 
 def legacy():
+    # The legacy format names storages by Python object ids, so this file differs from run to run.
     save({"w": torch.tensor([1.0, 2.0])}, "legacy.pth", _use_new_zipfile_serialization=False)
 
 
@@ -193,10 +201,10 @@ def op_int(i):
 def archive(name, pickle_bytes, members=None):
     with zipfile.ZipFile(out(name), "w", zipfile.ZIP_STORED) as z:
         prefix = os.path.splitext(name)[0]
-        z.writestr(prefix + "/data.pkl", pickle_bytes)
+        put(z, prefix + "/data.pkl", pickle_bytes)
         for key, data in (members or {}).items():
-            z.writestr(prefix + "/data/" + key, data)
-        z.writestr(prefix + "/version", b"3\n")
+            put(z, prefix + "/data/" + key, data)
+        put(z, prefix + "/version", b"3\n")
 
 
 def hostile():
