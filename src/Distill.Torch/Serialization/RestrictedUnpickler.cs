@@ -16,6 +16,8 @@ namespace Distill.Torch.Serialization;
 /// </summary>
 public sealed class RestrictedUnpickler
 {
+    private const long MaxExpandedBytes = 1L << 30;
+
     private readonly byte[] _data;
     private readonly string _source;
     private readonly Func<object?[], long, object>? _persistentLoad;
@@ -337,6 +339,10 @@ public sealed class RestrictedUnpickler
         }
         if (end > storage.NumEl)
             throw Fail($"{g}: {t} reads elements up to {end} but the storage holds {storage.NumEl}");
+        // Zero or overlapping strides let a tiny storage describe a huge view; tensors are read as contiguous copies,
+        // so cap how far a view may expand its storage.
+        if (t.NumEl > storage.NumEl && (double)t.NumEl * t.DType.ElementSize() > MaxExpandedBytes)
+            throw Fail($"{g}: {t} expands {storage.NumEl} stored elements to {t.NumEl}, beyond {MaxExpandedBytes} bytes");
         return _makeTensor(t);
     }
 

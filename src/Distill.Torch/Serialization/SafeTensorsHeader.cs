@@ -60,7 +60,7 @@ public sealed class SafeTensorsHeader
         _ => null,
     };
 
-    public static SafeTensorsHeader Read(string path)
+    internal static SafeTensorsHeader Read(string path)
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         return Read(fs, path);

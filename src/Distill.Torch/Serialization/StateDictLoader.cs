@@ -23,8 +23,13 @@ public static class StateDictLoader
         int n;
         using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
             n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n >= 2 && ((head[0] == 'P' && head[1] == 'K') || head[0] == 0x80)) return false;
-        return (n == 9 && head[8] == '{') || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        // A safetensors JSON header opens right after the 8-byte length; in a zip archive byte 8 is the low byte of
+        // the compression method and in a legacy torch file it is inside the magic number, so neither can be '{'.
+        // (The length bytes themselves can be anything, including 0x80 or "PK", so they are not tested first.)
+        if (n == 9 && head[8] == '{') return true;
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return false;
+        if (n >= 1 && head[0] == 0x80) return false;
+        return path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
     }
 
     private static OrderedDictionary<string, Tensor> LoadSafeTensors(string path, StateDictLoadOptions options)

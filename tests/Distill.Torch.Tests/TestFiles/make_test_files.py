@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import torch
@@ -26,6 +27,13 @@ MARKER = "/tmp/distill-pickle-executed"
 
 def out(name):
     return os.path.join(HERE, name)
+
+
+def put(z, name, data, compress=zipfile.ZIP_STORED):
+    # A fixed timestamp keeps the hand-made archives byte-for-byte reproducible.
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = compress
+    z.writestr(info, data)
 
 
 class RunnerInfo:
@@ -75,13 +83,46 @@ def views():
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
             zipfile.ZipFile(out("views_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename.replace("archive/", "views_deflated/", 1), src.read(info.filename))
+            put(dst, info.filename.replace("archive/", "views_deflated/", 1), src.read(info.filename), zipfile.ZIP_DEFLATED)
     # A big-endian archive is refused.
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
             zipfile.ZipFile(out("big_endian.pth"), "w", zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename.replace("archive/", "big_endian/", 1), src.read(info.filename))
-        dst.writestr("big_endian/byteorder", b"big")
+            put(dst, info.filename.replace("archive/", "big_endian/", 1), src.read(info.filename))
+        put(dst, "big_endian/byteorder", b"big")
+
+
+def zip64():
+    # The views archive re-packed by hand with every zip64 structure a >4 GB torch.save archive carries: 32-bit
+    # sizes and offsets set to 0xFFFFFFFF with the real values in extra field 0x0001, a zip64 end record and its
+    # locator. Python's zipfile and torch.load both read the result.
+    buf = io.BytesIO()
+    torch.save(views_dict(), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src:
+        members = [(i.filename.replace("archive/", "zip64/", 1).encode(), src.read(i.filename)) for i in src.infolist()]
+    body, central = bytearray(), bytearray()
+    for name, data in members:
+        crc, offset = zlib.crc32(data), len(body)
+        extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra))
+        body += name + extra + data
+        cextra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                               len(name), len(cextra), 0, 0, 0, 0, 0xFFFFFFFF)
+        central += name + cextra
+    cd_offset = len(body)
+    body += central
+    end64 = len(body)
+    n = len(members)
+    body += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n, len(central), cd_offset)
+    body += struct.pack("<IIQI", 0x07064B50, 0, end64, 1)
+    body += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(out("zip64.pth"), "wb") as f:
+        f.write(body)
+    with zipfile.ZipFile(out("zip64.pth")) as z:
+        assert z.testzip() is None
+    loaded = torch.load(out("zip64.pth"))
+    assert all(torch.equal(loaded[k], v) for k, v in views_dict().items())
 
 
 def checkpoint():
@@ -130,7 +171,15 @@ def placeholder_in_state_dict():
     save({"state_dict": sd}, "placeholder_in_state_dict.pth")
 
 
+def expanded():
+    # Zero strides: a 3-element storage seen as (2, 3), and a 1-element storage seen as 2^31 elements (8 GiB),
+    # which a reader that copies views must refuse rather than allocate.
+    save({"small": torch.arange(3, dtype=torch.float32).expand(2, 3)}, "expanded.pth")
+    save({"huge": torch.zeros(1).expand(2 ** 31)}, "expanded_huge.pth")
+
+
 def legacy():
+    # The legacy format names storages by Python object ids, so this file differs from run to run.
     save({"w": torch.tensor([1.0, 2.0])}, "legacy.pth", _use_new_zipfile_serialization=False)
 
 
@@ -152,10 +201,10 @@ def op_int(i):
 def archive(name, pickle_bytes, members=None):
     with zipfile.ZipFile(out(name), "w", zipfile.ZIP_STORED) as z:
         prefix = os.path.splitext(name)[0]
-        z.writestr(prefix + "/data.pkl", pickle_bytes)
+        put(z, prefix + "/data.pkl", pickle_bytes)
         for key, data in (members or {}).items():
-            z.writestr(prefix + "/data/" + key, data)
-        z.writestr(prefix + "/version", b"3\n")
+            put(z, prefix + "/data/" + key, data)
+        put(z, prefix + "/version", b"3\n")
 
 
 def hostile():
@@ -196,9 +245,11 @@ def rebuild_v3():
 if __name__ == "__main__":
     dtypes()
     views()
+    zip64()
     checkpoint()
     distill()
     placeholder_in_state_dict()
+    expanded()
     legacy()
     hostile()
     rebuild_v3()
