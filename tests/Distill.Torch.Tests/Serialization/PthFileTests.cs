@@ -144,7 +144,7 @@ public class PthFileTests
     public void LoadedTensorsJoinTheCallersDisposeScope()
     {
         List<Tensor> tensors;
-        using (Torch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
             var d = LoadDict("views.pth", out _);
             tensors = d.Values.Cast<Tensor>().ToList();

@@ -13,18 +13,18 @@ public class SafeTensorsTests
     {
         using var dir = new TempDir();
         string path = dir.File("all.safetensors");
-        using var f32 = Torch.FromArray(new[] { 1.5f, -2f, 3.25f, 0f, 1e-30f, -7f }, [2, 3]);
+        using var f32 = torch.FromArray(new[] { 1.5f, -2f, 3.25f, 0f, 1e-30f, -7f }, [2, 3]);
         using var f32t = f32.Transpose(0, 1); // non-contiguous: written in C order of the transposed view
-        using var f64 = Torch.From(0.1, -1e300);
-        using var f16 = Torch.From((Half)1.5f, (Half)(-65504f));
-        using var bf16 = Torch.From(BFloat16.FromSingle(3.5f), BFloat16.FromSingle(-0.15625f));
-        using var i64 = Torch.FromArray(new[] { -1234567890123L }, []);
-        using var i32 = Torch.From(int.MaxValue, int.MinValue);
-        using var i16 = Torch.From((short)-32768, (short)7);
-        using var i8 = Torch.From((sbyte)-128, (sbyte)127);
-        using var u8 = Torch.From((byte)0, (byte)255);
-        using var b = Torch.From(true, false, true);
-        using var empty = Torch.Zeros([0, 4]);
+        using var f64 = torch.From(0.1, -1e300);
+        using var f16 = torch.From((Half)1.5f, (Half)(-65504f));
+        using var bf16 = torch.From(BFloat16.FromSingle(3.5f), BFloat16.FromSingle(-0.15625f));
+        using var i64 = torch.FromArray(new[] { -1234567890123L }, []);
+        using var i32 = torch.From(int.MaxValue, int.MinValue);
+        using var i16 = torch.From((short)-32768, (short)7);
+        using var i8 = torch.From((sbyte)-128, (sbyte)127);
+        using var u8 = torch.From((byte)0, (byte)255);
+        using var b = torch.From(true, false, true);
+        using var empty = torch.Zeros([0, 4]);
         var tensors = new List<KeyValuePair<string, Tensor>>
         {
             new("z.first", f32t), new("f64", f64), new("f16", f16), new("bf16", bf16), new("i64", i64), new("i32", i32),
@@ -70,8 +70,8 @@ public class SafeTensorsTests
     {
         using var dir = new TempDir();
         string path = dir.File("m.safetensors");
-        using var a = Torch.From(1f, 2f);
-        using var b = Torch.From(3f);
+        using var a = torch.From(1f, 2f);
+        using var b = torch.From(3f);
         SafeTensors.Save(path, [new("a", a)]);
         var first = File.ReadAllBytes(path);
 

@@ -123,9 +123,9 @@ public class StateDictLoaderTests
     {
         using var dir = new TempDir();
         string path = dir.File("distill.bin"); // detected by content, not by extension
-        using var s = Torch.From(1f, 2f);
-        using var t = Torch.From(3f);
-        using var e = Torch.From(4f, 5f);
+        using var s = torch.From(1f, 2f);
+        using var t = torch.From(3f);
+        using var e = torch.From(4f, 5f);
         SafeTensors.Save(path, [new("module.student.w", s), new("module.teacher.w", t), new("ema.module.student.w", e)]);
 
         var student = Floats(StateDictLoader.LoadStateDict(path, new() { Prefix = "student." }));
@@ -142,7 +142,7 @@ public class StateDictLoaderTests
         // Grow one name until the padded header length has 0x80 (the pickle PROTO byte) as its low byte.
         using var dir = new TempDir();
         string path = dir.File("w.bin");
-        using var a = Torch.From(1f);
+        using var a = torch.From(1f);
         for (int len = 1; ; len++)
         {
             SafeTensors.Save(path, [new(new string('w', len), a)]);
@@ -159,7 +159,7 @@ public class StateDictLoaderTests
     {
         using var dir = new TempDir();
         string path = dir.File("dup.safetensors");
-        using var a = Torch.From(1f);
+        using var a = torch.From(1f);
         SafeTensors.Save(path, [new("w", a), new("module.w", a)]);
         var ex = Assert.Throws<CheckpointFormatException>(() => StateDictLoader.LoadStateDict(path));
         Assert.Contains("'w' and 'module.w' both become 'w'", ex.Message);
