@@ -55,8 +55,7 @@ public sealed class AdamParamGroup : ParamGroup
     {
         base.ReadOptions(o, where);
         var betas = JsonRead.Array(o, "betas", where);
-        if (betas.Count != 2 || betas[0] is not JsonValue b1 || betas[1] is not JsonValue b2
-            || !b1.TryGetValue(out double beta1) || !b2.TryGetValue(out double beta2))
+        if (betas.Count != 2 || !JsonRead.TryDouble(betas[0], out double beta1) || !JsonRead.TryDouble(betas[1], out double beta2))
             throw new FormatException($"{where}: 'betas' must be an array of two numbers, not {betas.ToJsonString()}");
         Beta1 = beta1;
         Beta2 = beta2;

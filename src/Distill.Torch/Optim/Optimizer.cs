@@ -96,7 +96,7 @@ public abstract class Optimizer : IDisposable
         for (int g = 0; g < _groups.Count; g++)
         {
             var ids = new JsonArray();
-            for (int j = 0; j < _groups[g].Params.Count; j++) ids.Add(_offsets[g] + j);
+            for (int j = 0; j < _groups[g].Params.Count; j++) ids.Add((long)(_offsets[g] + j));
             var o = new JsonObject { ["params"] = ids };
             _groups[g].WriteOptions(o);
             groups.Add(o);
@@ -155,7 +155,7 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidDataException($"{gw} has {ids.Count} parameters, the optimizer's group has {_groups[g].Params.Count}");
             for (int j = 0; j < ids.Count; j++)
             {
-                if (ids[j] is not JsonValue v || !v.TryGetValue(out long id))
+                if (!JsonRead.TryLong(ids[j], out long id))
                     throw new InvalidDataException($"{gw}.params[{j}] is not an integer");
                 if (!idToIndex.TryAdd(id, _offsets[g] + j))
                     throw new InvalidDataException($"{gw}.params[{j}]: parameter id {id} appears twice");
