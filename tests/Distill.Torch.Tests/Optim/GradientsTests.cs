@@ -21,6 +21,10 @@ public class GradientsTests
         using var gb = b.Grad!;
         Near([3 * coef, 4 * coef], ga.ToArray<double>());
         Near([12 * coef], gb.ToArray<double>());
+        // torch.nn.utils.clip_grad_norm_ (PyTorch 1.13, float64) on the same gradients returns 13.0 and leaves
+        // [1.4999998846153937, 1.9999998461538582] and [5.999999538461575].
+        Assert.Equal([1.4999998846153937, 1.9999998461538582], ga.ToArray<double>());
+        Assert.Equal([5.999999538461575], gb.ToArray<double>());
         Assert.Null(unused.Grad);
     }
 
