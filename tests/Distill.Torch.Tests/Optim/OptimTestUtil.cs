@@ -27,6 +27,10 @@ internal static class OptimTestUtil
         return d.ToArray<double>();
     }
 
+    /// <summary>Equal to within a relative tolerance (for values far below 1, where digit counts mislead).</summary>
+    public static void Rel(double expected, double actual, double rel = 1e-12) =>
+        Assert.True(Math.Abs(expected - actual) <= rel * Math.Abs(expected), $"expected {expected:R}, got {actual:R}");
+
     public static void Near(double[] expected, double[] actual, double tol = 1e-12)
     {
         Assert.Equal(expected.Length, actual.Length);
