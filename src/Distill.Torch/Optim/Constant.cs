@@ -22,6 +22,6 @@ public sealed class Constant : LrSchedule
         return restored ? lr : lr * Factor;
     }
 
-    public override LrSchedule ToIterBased(long itersPerEpoch) =>
+    private protected override LrSchedule Scaled(long itersPerEpoch) =>
         new Constant(Factor, Scale(Begin, itersPerEpoch), Scale(End, itersPerEpoch), byEpoch: false);
 }

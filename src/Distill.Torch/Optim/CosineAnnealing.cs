@@ -37,7 +37,7 @@ public sealed class CosineAnnealing : LrSchedule
         return etaMin + (lr - etaMin) * (1 + Math.Cos(Math.PI * k / TMax)) / 2;
     }
 
-    public override LrSchedule ToIterBased(long itersPerEpoch) =>
+    private protected override LrSchedule Scaled(long itersPerEpoch) =>
         new CosineAnnealing(Scale(Begin, itersPerEpoch), Scale(End, itersPerEpoch), checked(TMax * itersPerEpoch), EtaMin, EtaMinRatio,
             byEpoch: false);
 }

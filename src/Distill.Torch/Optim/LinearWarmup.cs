@@ -36,6 +36,6 @@ public sealed class LinearWarmup : LrSchedule
 
     public override double Apply(double lr, double baseLr, long k) => lr * FactorAt(k);
 
-    public override LrSchedule ToIterBased(long itersPerEpoch) =>
+    private protected override LrSchedule Scaled(long itersPerEpoch) =>
         new LinearWarmup(StartFactor, Scale(End, itersPerEpoch), Scale(Begin, itersPerEpoch), EndFactor);
 }

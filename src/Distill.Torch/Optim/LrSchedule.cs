@@ -39,8 +39,16 @@ public abstract class LrSchedule
     /// </summary>
     public abstract double Apply(double lr, double baseLr, long k);
 
-    /// <summary>The same segment in iterations (only meaningful for an epoch-based one).</summary>
-    public abstract LrSchedule ToIterBased(long itersPerEpoch);
+    /// <summary>This epoch-based segment counted in iterations: begin, end and lengths times <paramref name="itersPerEpoch"/>.</summary>
+    public LrSchedule ToIterBased(long itersPerEpoch)
+    {
+        if (!ByEpoch) throw new InvalidOperationException($"this {GetType().Name} schedule already counts iterations");
+        if (itersPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(itersPerEpoch), itersPerEpoch, "iters per epoch must be >= 1");
+        return Scaled(itersPerEpoch);
+    }
+
+    /// <summary>The iteration-based copy; only called on epoch-based segments.</summary>
+    private protected abstract LrSchedule Scaled(long itersPerEpoch);
 
     private protected static long Scale(long value, long itersPerEpoch) =>
         value == Open ? Open : checked(value * itersPerEpoch);

@@ -27,7 +27,7 @@ public sealed class MultiStep : LrSchedule
         return lr * Math.Pow(Gamma, reached);
     }
 
-    public override LrSchedule ToIterBased(long itersPerEpoch) =>
+    private protected override LrSchedule Scaled(long itersPerEpoch) =>
         new MultiStep(Milestones.Select(m => checked(m * itersPerEpoch)), Gamma, Scale(Begin, itersPerEpoch), Scale(End, itersPerEpoch),
             byEpoch: false);
 }

@@ -50,6 +50,9 @@ public class ScheduleTests
             new CosineAnnealing(begin: 210, end: 420, tMax: 210, etaMin: 2e-4, byEpoch: true, convertToIterBased: true),
         ], itersPerEpoch: 100);
 
+        var cosine = Assert.IsType<CosineAnnealing>(chain.Schedules[1]);
+        Assert.Equal((21000L, 42000L, 21000L, false), (cosine.Begin, cosine.End, cosine.TMax, cosine.ByEpoch));
+
         Rel(4e-8, chain.LrAt(0));                              // 4e-3·1e-5
         Rel(4e-3 * 0.5005054954954955, chain.LrAt(500));       // 4e-3·factor(500)
         Rel(4e-3, chain.LrAt(999));
