@@ -117,6 +117,22 @@ public class StateDictTests
         Assert.All(sd.Tensors.Values, t => Assert.False(t.IsDisposed));
     }
 
+    [Theory]
+    [InlineData("AdamW")]
+    [InlineData("SGD")]
+    public void AStepLeavesNothingForTheScopeToDispose(string kind)
+    {
+        using var a = Param(0.8, -1.5, 2.5);
+        using var b = Param(-0.3, 0.9);
+        using var opt = kind == "AdamW" ? MakeAdamW(a, b) : MakeSgd(a, b);
+        QuadraticGrad(a, C1);
+        QuadraticGrad(b, C2);
+        using var scope = Torch.NewDisposeScope();
+        opt.Step(); // creates the state
+        opt.Step();
+        Assert.Equal(0, scope.Count);
+    }
+
     [Fact]
     public void LoadingAnotherOptimizersStateFails()
     {
