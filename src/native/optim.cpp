@@ -83,11 +83,13 @@ DST_API int distill_clip_grad_norm(Tensor* params, int n, double max_norm, doubl
 }
 
 // avg <- avg * (1 - momentum) + src * momentum, for parameters and floating buffers; integer buffers are copied.
+// Written as mul_ then add_ (not lerp_, which rounds differently) to give the same bits as mmdet/mmpose's
+// ExpMomentumEMA.
 DST_API int distill_ema_update(Tensor* avg, Tensor* src, int n, double momentum) {
   DST_STATUS({
     at::NoGradGuard ng;
     for (int i = 0; i < n; i++) {
-      if (at::isFloatingType(avg[i]->scalar_type())) avg[i]->lerp_(src[i]->detach(), momentum);
+      if (at::isFloatingType(avg[i]->scalar_type())) avg[i]->mul_(1 - momentum).add_(src[i]->detach(), momentum);
       else avg[i]->copy_(*src[i]);
     }
   })

@@ -1,0 +1,34 @@
+using Distill.Torch.Interop;
+
+namespace Distill.Torch.Optim;
+
+/// <summary>Whole-model gradient operations (torch.nn.utils.clip_grad_norm_ and a finiteness guard).</summary>
+public static class Gradients
+{
+    /// <summary>
+    /// Scales the gradients of <paramref name="parameters"/> in place so that their joint norm is at most
+    /// <paramref name="maxNorm"/>: the norm of the per-tensor norms (max of maxima for infinity), coefficient
+    /// min(1, maxNorm / (total + 1e-6)). Returns the total norm before clipping; parameters without a gradient
+    /// are ignored, and with none at all the result is 0.
+    /// </summary>
+    public static unsafe double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm, double normType = 2)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max_norm must be > 0");
+        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm_type must be > 0 or +inf");
+        var ps = parameters.ToArray();
+        using var h = new HandleArray(ps);
+        double total;
+        fixed (IntPtr* p = h.Pointers) Native.Check(Native.distill_clip_grad_norm(p, ps.Length, maxNorm, normType, out total));
+        return total;
+    }
+
+    /// <summary>True when no gradient of <paramref name="parameters"/> holds a NaN or an infinity.</summary>
+    public static unsafe bool GradsAreFinite(IEnumerable<Tensor> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var ps = parameters.ToArray();
+        using var h = new HandleArray(ps);
+        fixed (IntPtr* p = h.Pointers) return Native.Check(Native.distill_grads_finite(p, ps.Length)) == 1;
+    }
+}
