@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distill.Cli.Bench;
 
 namespace Distill.Cli;
 
@@ -7,6 +8,6 @@ internal static class Verbs
 {
     public static IEnumerable<Command> All()
     {
-        yield break;
+        yield return BenchCommand.Create();
     }
 }

@@ -73,11 +73,11 @@ public class Adam : Optimizer
                     if (!HasGrad(p)) continue;
                     var s = GetOrCreateState(gi, j);
                     // Lazy init, as PyTorch: zeros like the parameter at its first gradient.
-                    var m = s.Get("exp_avg") ?? s.Set("exp_avg", Torch.ZerosLike(p));
-                    var v = s.Get("exp_avg_sq") ?? s.Set("exp_avg_sq", Torch.ZerosLike(p));
+                    var m = s.Get("exp_avg") ?? s.Set("exp_avg", torch.ZerosLike(p));
+                    var v = s.Get("exp_avg_sq") ?? s.Set("exp_avg_sq", torch.ZerosLike(p));
                     expAvg.Set(j, m);
                     expAvgSq.Set(j, v);
-                    if (g.Amsgrad) maxExpAvgSq.Set(j, s.Get("max_exp_avg_sq") ?? s.Set("max_exp_avg_sq", Torch.ZerosLike(p)));
+                    if (g.Amsgrad) maxExpAvgSq.Set(j, s.Get("max_exp_avg_sq") ?? s.Set("max_exp_avg_sq", torch.ZerosLike(p)));
                     steps[j] = ++s.Step;
                 }
                 using var ps = new HandleArray(g.Params.ToArray());

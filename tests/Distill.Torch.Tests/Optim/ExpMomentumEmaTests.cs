@@ -25,15 +25,15 @@ public class ExpMomentumEmaTests
         // m = 0.1, γ = 2, so the momentum is visibly below one:
         // μ(1) = 0.9·e^-1 + 0.1 = 0.43109149705429817, μ(2) = 0.9·e^-1.5 + 0.1 = 0.30081714413358684.
         var ema = new ExpMomentumEma(momentum: 0.1, gamma: 2);
-        using var avgW = Torch.FromArray(new[] { 1.0, 2.0 }, [2]);
-        using var avgMean = Torch.FromArray(new[] { 0.0f }, [1]);
-        using var avgCount = Torch.FromArray(new[] { 0L }, [1]);
+        using var avgW = torch.FromArray(new[] { 1.0, 2.0 }, [2]);
+        using var avgMean = torch.FromArray(new[] { 0.0f }, [1]);
+        using var avgCount = torch.FromArray(new[] { 0L }, [1]);
         var avg = Entries(avgW, avgMean, avgCount);
 
         // Update 0: copy.
-        using (var w = Torch.FromArray(new[] { 3.0, 6.0 }, [2]))
-        using (var mean = Torch.FromArray(new[] { 0.5f }, [1]))
-        using (var count = Torch.FromArray(new[] { 5L }, [1]))
+        using (var w = torch.FromArray(new[] { 3.0, 6.0 }, [2]))
+        using (var mean = torch.FromArray(new[] { 0.5f }, [1]))
+        using (var count = torch.FromArray(new[] { 5L }, [1]))
             ema.Update(avg, Entries(w, mean, count));
         Assert.Equal(1, ema.Steps);
         Assert.Equal([3.0, 6.0], avgW.ToArray<double>());
@@ -43,9 +43,9 @@ public class ExpMomentumEmaTests
         // Update 1 (μ(1)): 3 + 0.43109149705·(5 - 3) = 3.8621829941, 6 + 0.43109149705·(10 - 6) = 7.7243659882;
         // running mean 0.5 + 0.43109·(1.5 - 0.5) = 0.93109; the integer count stays 5 (mmengine averages floats only).
         double mu1 = 0.9 * Math.Exp(-1) + 0.1;
-        using (var w = Torch.FromArray(new[] { 5.0, 10.0 }, [2]))
-        using (var mean = Torch.FromArray(new[] { 1.5f }, [1]))
-        using (var count = Torch.FromArray(new[] { 7L }, [1]))
+        using (var w = torch.FromArray(new[] { 5.0, 10.0 }, [2]))
+        using (var mean = torch.FromArray(new[] { 1.5f }, [1]))
+        using (var count = torch.FromArray(new[] { 7L }, [1]))
             ema.Update(avg, Entries(w, mean, count));
         Assert.Equal(0.43109149705429817, mu1, 15);
         var w1 = avgW.ToArray<double>();
@@ -57,9 +57,9 @@ public class ExpMomentumEmaTests
         // Update 2 (μ(2)): avg·(1 - μ) + src·μ with src = [1, -2]:
         // 3.8621829941·0.6991828559 + 0.3008171441 = 3.0011892798; 7.7243659882·0.6991828559 - 0.6016342883 = 4.7991099831
         double mu2 = 0.9 * Math.Exp(-1.5) + 0.1;
-        using (var w = Torch.FromArray(new[] { 1.0, -2.0 }, [2]))
-        using (var mean = Torch.FromArray(new[] { 1.5f }, [1]))
-        using (var count = Torch.FromArray(new[] { 9L }, [1]))
+        using (var w = torch.FromArray(new[] { 1.0, -2.0 }, [2]))
+        using (var mean = torch.FromArray(new[] { 1.5f }, [1]))
+        using (var count = torch.FromArray(new[] { 9L }, [1]))
             ema.Update(avg, Entries(w, mean, count));
         Assert.Equal(0.30081714413358684, mu2, 15);
         var w2 = avgW.ToArray<double>();
@@ -74,9 +74,9 @@ public class ExpMomentumEmaTests
     public void IntervalSkipsUpdatesButCountsThem()
     {
         var ema = new ExpMomentumEma(momentum: 0.1, gamma: 2, interval: 2);
-        using var a = Torch.FromArray(new[] { 0.0 }, [1]);
-        using var s0 = Torch.FromArray(new[] { 1.0 }, [1]);
-        using var s1 = Torch.FromArray(new[] { 5.0 }, [1]);
+        using var a = torch.FromArray(new[] { 0.0 }, [1]);
+        using var s0 = torch.FromArray(new[] { 1.0 }, [1]);
+        using var s1 = torch.FromArray(new[] { 5.0 }, [1]);
         ema.Update([("w", a)], [("w", s0)]);  // steps 0: copy -> 1
         ema.Update([("w", a)], [("w", s1)]);  // steps 1: 1 % 2 != 0, unchanged
         Assert.Equal([1.0], a.ToArray<double>());
@@ -89,8 +89,8 @@ public class ExpMomentumEmaTests
     public void MismatchedEntriesAreNamed()
     {
         var ema = new ExpMomentumEma();
-        using var a = Torch.Zeros([2]);
-        using var b = Torch.Zeros([3]);
+        using var a = torch.Zeros([2]);
+        using var b = torch.Zeros([3]);
         var ex = Assert.Throws<ArgumentException>(() => ema.Update([("x", a)], [("y", a)]));
         Assert.Contains("'x'", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => ema.Update([("x", a)], [("x", b)]));
@@ -102,8 +102,8 @@ public class ExpMomentumEmaTests
     public void StepsSaveAndRestore()
     {
         var ema = new ExpMomentumEma();
-        using var a = Torch.Zeros([1]);
-        using var s = Torch.Ones([1]);
+        using var a = torch.Zeros([1]);
+        using var s = torch.Ones([1]);
         for (int i = 0; i < 4; i++) ema.Update([("w", a)], [("w", s)]);
         var restored = new ExpMomentumEma();
         restored.LoadStateDict(System.Text.Json.Nodes.JsonNode.Parse(ema.StateDict().ToJsonString())!.AsObject());

@@ -3,21 +3,21 @@ namespace Distill.Torch.Tests.Optim;
 /// <summary>Leaf parameters and known gradients for optimizer tests, without any module.</summary>
 internal static class OptimTestUtil
 {
-    public static Tensor Param(params double[] values) => Torch.FromArray(values, [values.Length]).RequiresGrad_();
+    public static Tensor Param(params double[] values) => torch.FromArray(values, [values.Length]).RequiresGrad_();
 
     /// <summary>Backward of loss = Σ c·w (gradient c, whatever w is).</summary>
     public static void LinearGrad(Tensor w, params double[] c)
     {
-        using var scope = Torch.NewDisposeScope();
-        var ct = Torch.FromArray(c, [c.Length]);
+        using var scope = torch.NewDisposeScope();
+        var ct = torch.FromArray(c, [c.Length]);
         (w * ct).Sum().Backward();
     }
 
     /// <summary>Backward of loss = Σ ½·c·w² (gradient c·w, so it changes as w moves).</summary>
     public static void QuadraticGrad(Tensor w, params double[] c)
     {
-        using var scope = Torch.NewDisposeScope();
-        var ct = Torch.FromArray(c, [c.Length]);
+        using var scope = torch.NewDisposeScope();
+        var ct = torch.FromArray(c, [c.Length]);
         (w * w * ct * 0.5).Sum().Backward();
     }
 

@@ -19,7 +19,7 @@ public class StateDictTests
 
     private static void TrainStep(Optimizer opt, Tensor a, Tensor b)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         opt.ZeroGrad();
         QuadraticGrad(a, C1);
         QuadraticGrad(b, C2);
@@ -30,7 +30,7 @@ public class StateDictTests
     private static OptimizerStateDict ThroughStorage(OptimizerStateDict sd)
     {
         var meta = JsonNode.Parse(sd.Metadata.ToJsonString())!.AsObject();
-        var tensors = sd.Tensors.ToDictionary(kv => kv.Key, kv => Torch.FromArray(kv.Value.ToArray<double>(), kv.Value.Shape));
+        var tensors = sd.Tensors.ToDictionary(kv => kv.Key, kv => torch.FromArray(kv.Value.ToArray<double>(), kv.Value.Shape));
         return new OptimizerStateDict(meta, tensors);
     }
 
@@ -105,7 +105,7 @@ public class StateDictTests
         using var a = Param(0.8, -1.5, 2.5);
         using var b = Param(-0.3, 0.9);
         using var opt = MakeSgd(a, b);
-        using (var scope = Torch.NewDisposeScope())
+        using (var scope = torch.NewDisposeScope())
         {
             QuadraticGrad(a, C1);
             QuadraticGrad(b, C2);
@@ -127,7 +127,7 @@ public class StateDictTests
         using var opt = kind == "AdamW" ? MakeAdamW(a, b) : MakeSgd(a, b);
         QuadraticGrad(a, C1);
         QuadraticGrad(b, C2);
-        using var scope = Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         opt.Step(); // creates the state
         opt.Step();
         Assert.Equal(0, scope.Count);
@@ -156,7 +156,7 @@ public class StateDictTests
         using var sd = opt.StateDict();
         var tensors = sd.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         tensors["state.1.exp_avg"].Dispose();
-        tensors["state.1.exp_avg"] = Torch.Zeros([3], DType.Float64);
+        tensors["state.1.exp_avg"] = torch.Zeros([3], DType.Float64);
         using var bad = new OptimizerStateDict(sd.Metadata, tensors);
         var before = Values(a);
         var ex = Assert.Throws<InvalidDataException>(() => opt.LoadStateDict(bad));

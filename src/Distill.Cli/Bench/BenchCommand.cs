@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Distill.Torch;
+using Distill.Torch.Nn;
+using Distill.Torch.Optim;
+
+namespace Distill.Cli.Bench;
+
+/// <summary>
+/// `distill bench`: times the same network and step in Distill and in PyTorch (Debian's python3-torch, the same
+/// libtorch build) on this machine in one run, interleaving repetitions and reporting medians.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var reps = new Option<int>("--reps") { Description = "Interleaved repetitions per side (medians are reported).", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per repetition.", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads on both sides.", DefaultValueFactory = _ => 2 };
+        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 32 };
+        var python = new Option<string>("--python") { Description = "Python with PyTorch for the reference side.", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var cmd = new Command("bench", "Benchmark Distill against PyTorch on this machine (training step and batch-1 latency).")
+        {
+            reps, steps, threads, batch, python,
+        };
+        cmd.SetAction(r => Run(r.GetValue(reps), r.GetValue(steps), r.GetValue(threads), r.GetValue(batch), r.GetValue(python)!));
+        return cmd;
+    }
+
+    private static int Run(int reps, int steps, int threads, int batch, string python)
+    {
+        const int H = 256, W = 192, latencyRuns = 30;
+        torch.NumThreads = threads;
+        torch.ManualSeed(0);
+        Console.WriteLine($"distill bench: libtorch {torch.Version}, {threads} threads, batch {batch}, 3x{H}x{W}, {reps} interleaved repetitions");
+
+        using var py = PythonSide.Start(python, Path.Combine(AppContext.BaseDirectory, "bench", "bench_torch.py"), threads, batch, H, W);
+        using var net = new BenchNet();
+        using var opt = new AdamW(net.Parameters(), lr: 1e-3, weightDecay: 0.05);
+        using var x = torch.Randn([batch, 3, H, W]).DetachFromDisposeScope();
+        using var x1 = torch.Randn([1, 3, H, W]).DetachFromDisposeScope();
+
+        void TrainStep()
+        {
+            using var scope = torch.NewDisposeScope();
+            net.Train();
+            opt.ZeroGrad();
+            var y = net.Forward(x);
+            var loss = y.Square().Mean();
+            loss.Backward();
+            opt.Step();
+        }
+
+        void Infer(bool inferenceMode)
+        {
+            using var scope = torch.NewDisposeScope();
+            net.Eval();
+            if (inferenceMode)
+            {
+                using var _ = Autograd.InferenceMode();
+                net.Forward(x1);
+            }
+            else
+            {
+                using var _ = Autograd.NoGrad();
+                net.Forward(x1);
+            }
+        }
+
+        for (int i = 0; i < 2; i++) { TrainStep(); Infer(false); Infer(true); }
+
+        var csTrain = new List<double>();
+        var pyTrain = new List<double>();
+        var csInfer = new List<double>();
+        var csInferIm = new List<double>();
+        var pyInfer = new List<double>();
+        for (int r = 0; r < reps; r++)
+        {
+            csTrain.Add(Median(steps, TrainStep));
+            pyTrain.Add(py.Time("train", steps));
+            csInfer.Add(Median(latencyRuns, () => Infer(false)));
+            pyInfer.Add(py.Time("infer", latencyRuns));
+            csInferIm.Add(Median(latencyRuns, () => Infer(true)));
+        }
+
+        double ct = Median(csTrain), pt = Median(pyTrain), ci = Median(csInfer), pi = Median(pyInfer), cim = Median(csInferIm);
+        Console.WriteLine();
+        Console.WriteLine("| measurement | Distill (C#) | PyTorch | ratio |");
+        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"| training step, batch {batch} (fwd+bwd+AdamW) | {ct * 1e3:F1} ms ({batch / ct:F1} img/s) | {pt * 1e3:F1} ms ({batch / pt:F1} img/s) | throughput {pt / ct:F3}x |");
+        Console.WriteLine($"| batch-1 forward latency, no_grad | {ci * 1e3:F2} ms | {pi * 1e3:F2} ms | latency {ci / pi:F3}x |");
+        Console.WriteLine($"| batch-1 forward latency, inference mode (Distill only) | {cim * 1e3:F2} ms | {pi * 1e3:F2} ms (no_grad) | latency {cim / pi:F3}x |");
+        return 0;
+    }
+
+    private static double Median(int n, Action a)
+    {
+        var t = new List<double>(n);
+        for (int i = 0; i < n; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            a();
+            t.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        }
+        return Median(t);
+    }
+
+    internal static double Median(List<double> v)
+    {
+        var s = v.OrderBy(x => x).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
+
+/// <summary>The PyTorch process, kept alive between repetitions so both sides alternate on a warm machine.</summary>
+internal sealed class PythonSide : IDisposable
+{
+    private readonly Process _p;
+
+    private PythonSide(Process p) => _p = p;
+
+    public static PythonSide Start(string python, string script, int threads, int batch, int h, int w)
+    {
+        var psi = new ProcessStartInfo(python)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--height", h.ToString(), "--width", w.ToString() })
+            psi.ArgumentList.Add(a);
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {python}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"cannot start {python} ({e.Message}); install python3-torch (.ci/bootstrap.sh --bench)", e);
+        }
+        var ready = p.StandardOutput.ReadLine();
+        if (ready is null || !ready.StartsWith("ready", StringComparison.Ordinal))
+            throw new InvalidOperationException($"{python} {script} did not start (is python3-torch installed? .ci/bootstrap.sh --bench)");
+        Console.WriteLine($"PyTorch side: {ready[6..]}");
+        return new PythonSide(p);
+    }
+
+    public double Time(string what, int n)
+    {
+        _p.StandardInput.WriteLine($"{what} {n}");
+        _p.StandardInput.Flush();
+        var line = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the PyTorch side exited");
+        return double.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _p.StandardInput.WriteLine("quit");
+            _p.WaitForExit(5000);
+        }
+        catch (IOException)
+        {
+        }
+        _p.Dispose();
+    }
+}
