@@ -49,10 +49,15 @@ internal sealed class KeypointSetFile
         }
     }
 
-    // YamlDotNet prefixes messages with "(Line: a, Col: b, Idx: c) - (Line: ...): "; we report the position ourselves.
+    // YamlDotNet wraps messages in "(Line: a, Col: b, Idx: c) - (...): " and " (at Line: ...)"; we report the
+    // position ourselves, and name unknown keys in YAML terms rather than by our C# type.
     private static string StripMark(string message)
     {
         int i = message.IndexOf("): ", StringComparison.Ordinal);
-        return message.StartsWith("(Line:", StringComparison.Ordinal) && i >= 0 ? message[(i + 3)..] : message;
+        if (message.StartsWith("(Line:", StringComparison.Ordinal) && i >= 0) message = message[(i + 3)..];
+        int at = message.IndexOf(" (at Line:", StringComparison.Ordinal);
+        if (at >= 0) message = message[..at];
+        var unknown = System.Text.RegularExpressions.Regex.Match(message, "^Property '(.+)' not found on type");
+        return unknown.Success ? $"unknown key '{unknown.Groups[1].Value}'" : message;
     }
 }
