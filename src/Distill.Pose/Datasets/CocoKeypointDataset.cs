@@ -88,7 +88,7 @@ public sealed class CocoKeypointDataset : PoseDataset
             }
             catch (DatasetException e) when (options.SkipBad)
             {
-                report.Problem(e.Record ?? $"annotations[{index}]", SkipReason.BadRecord, e.Detail);
+                report.BadRecord(e, $"annotations[{index}]");
             }
             index++;
         }
@@ -177,7 +177,7 @@ public sealed class CocoKeypointDataset : PoseDataset
             }
             catch (DatasetException e) when (skipBad)
             {
-                report.Problem(e.Record ?? $"images[{i}]", SkipReason.BadRecord, e.Detail);
+                report.BadRecord(e, $"images[{i}]");
             }
             i++;
         }

@@ -44,6 +44,10 @@ public sealed class LoadReport
         _problems.Add(new SkippedRecord(record, reason, message));
     }
 
+    /// <summary>Counts and lists a malformed record skipped under skip-bad.</summary>
+    internal void BadRecord(DatasetException e, string fallbackRecord) =>
+        Problem(e.Record ?? fallbackRecord, SkipReason.BadRecord, e.Key is null ? e.Detail : $"'{e.Key}': {e.Detail}");
+
     /// <summary>Counts a record naming an unknown image; with <paramref name="record"/> it is also listed.</summary>
     internal void UnknownImage(long imageId, string? record = null, string? message = null)
     {

@@ -77,7 +77,7 @@ public sealed class MpiiDataset : PoseDataset
             }
             catch (DatasetException e) when (options.SkipBad)
             {
-                report.Problem(e.Record ?? $"records[{index}]", SkipReason.BadRecord, e.Detail);
+                report.BadRecord(e, $"records[{index}]");
             }
             index++;
         }

@@ -53,7 +53,7 @@ public static class PersonDetectionReader
             }
             catch (DatasetException e) when (skipBad)
             {
-                report.Problem(e.Record ?? $"detections[{index}]", SkipReason.BadRecord, e.Detail);
+                report.BadRecord(e, $"detections[{index}]");
             }
             index++;
         }
