@@ -12,7 +12,8 @@ public static class PersonDetectionReader
     /// Keeps detections of <paramref name="personCategoryId"/> scoring at least <paramref name="scoreThreshold"/>.
     /// Entries for images outside <paramref name="knownImageIds"/> (when given) are skipped and counted per image id
     /// in <see cref="LoadReport.UnknownImageIds"/>: a detection file made for a larger image set is normal.
-    /// Boxes are kept as written, as mmpose does, except empty ones (w or h &lt;= 0), which cannot be cropped.
+    /// Boxes are kept as written, unclipped, as mmpose does (its bbox_xywh2xyxy is x2 = x + w, y2 = y + h), except
+    /// empty ones (w or h &lt;= 0), which cannot be cropped.
     /// Malformed entries are errors unless <paramref name="skipBad"/>.
     /// </summary>
     public static PersonDetections Read(string path, float scoreThreshold = 0f, IReadOnlySet<long>? knownImageIds = null,
