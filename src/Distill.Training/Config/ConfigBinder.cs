@@ -39,6 +39,7 @@ public static class ConfigBinder
     {
         private readonly NullabilityInfoContext _nullability = new();
         private readonly Dictionary<Type, OptionsShape> _shapes = [];
+        // Paths of values that failed to bind (not of validation-hook messages, which never hide each other).
         private readonly HashSet<string> _errorPaths = new(StringComparer.Ordinal);
 
         public object BindObject(Type type, object? existing, ConfigMapping mapping, string path)
@@ -86,7 +87,7 @@ public static class ConfigBinder
                 // the first error in other words.
                 if (HasErrorAtOrBelow(fullPath))
                     continue;
-                AddError(Locate(mapping, message.Key), fullPath, message.Message);
+                errors.Add(new ConfigError(Locate(mapping, message.Key), fullPath, message.Message));
             }
         }
 
@@ -195,7 +196,7 @@ public static class ConfigBinder
             {
                 if (!fits || (type == typeof(int) && n is < int.MinValue or > int.MaxValue))
                     return Fail(node, path, $"{s.Value} does not fit in a {(type == typeof(int) ? 32 : 64)}-bit integer");
-                value = type == typeof(int) ? (int)n : n;
+                value = type == typeof(int) ? (object)(int)n : n;
                 return true;
             }
             return Fail(node, path, $"expected an integer, got {node.Describe()}");
@@ -314,15 +315,17 @@ public static class ConfigBinder
             var x = Convert.ToDouble(value, CultureInfo.InvariantCulture);
             var min = Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture);
             var max = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture);
-            var aboveMin = range.MinimumIsExclusive ? x > min : x >= min;
-            var belowMax = range.MaximumIsExclusive ? x < max : x <= max;
+            // double.MaxValue or int.MaxValue as a bound means "no bound", so .inf passes [Range(0, double.MaxValue)].
+            var aboveMin = Unbounded(min) || (range.MinimumIsExclusive ? x > min : x >= min);
+            var belowMax = Unbounded(max) || (range.MaximumIsExclusive ? x < max : x <= max);
             if (!aboveMin || !belowMax || double.IsNaN(x))
                 AddError(node.Location, path, $"{Raw(node, value)} is out of range: {DescribeRange(range, min, max)}");
         }
 
+        private static bool Unbounded(double bound) => double.IsInfinity(bound) || Math.Abs(bound) >= int.MaxValue;
+
         private static string DescribeRange(RangeAttribute range, double min, double max)
         {
-            static bool Unbounded(double v) => double.IsInfinity(v) || Math.Abs(v) >= int.MaxValue;
             static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
             if (Unbounded(max))
                 return $"must be {(range.MinimumIsExclusive ? ">" : ">=")} {F(min)}";

@@ -26,4 +26,13 @@ internal static class ConfigTree
         Assert.IsType<ConfigSequence>(Node(root, path)).Items.Select(i => Assert.IsType<ConfigScalar>(i).Value).ToArray();
 
     public static string[] Messages(ConfigException ex) => ex.Errors.Select(e => e.ToString()).ToArray();
+
+    /// <summary>Compares error lines one per line, so a mismatch shows both lists in full.</summary>
+    public static void AssertLines(string[] expected, string[] actual)
+    {
+        var e = string.Join("\n", expected);
+        var a = string.Join("\n", actual);
+        if (e != a)
+            Assert.Fail($"expected:\n{e}\n\nactual:\n{a}");
+    }
 }
