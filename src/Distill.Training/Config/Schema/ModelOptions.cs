@@ -17,7 +17,6 @@ public sealed class ModelOptions : IValidatable
     public ModelType Type { get; set; } = ModelType.TopdownPoseEstimator;
 
     /// <summary>Name of the keypoint set the network predicts (coco17, mpii16, unified21, ...).</summary>
-    [Required]
     public string KeypointSet { get; set; } = "coco17";
 
     /// <summary>Network input [width, height] in pixels.</summary>
