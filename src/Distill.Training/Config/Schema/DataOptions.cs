@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Distill.Training.Config.Schema;
+
+/// <summary>
+/// Training and validation data: one or more annotated sources sampled by ratio, batching, and the augmentation
+/// pipeline (with an optional milder pipeline for the final <see cref="Stage2Epochs"/> epochs).
+/// </summary>
+public sealed class DataOptions : IValidatable
+{
+    [Required]
+    [MinLength(1)]
+    public List<DataSourceOptions> Sources { get; set; } = [];
+
+    [Range(1, 65536)]
+    public int BatchSize { get; set; } = 32;
+
+    [Range(1, 65536)]
+    public int ValBatchSize { get; set; } = 32;
+
+    /// <summary>Decoding and augmentation workers; 0 works on the training thread.</summary>
+    [Range(0, 256)]
+    public int NumWorkers { get; set; } = 2;
+
+    /// <summary>Batches prepared ahead of the training step.</summary>
+    [Range(1, 1024)]
+    public int Prefetch { get; set; } = 2;
+
+    public PipelineOptions Pipeline { get; set; } = new();
+
+    /// <summary>The pipeline of the last <see cref="Stage2Epochs"/> epochs; null keeps <see cref="Pipeline"/>.</summary>
+    public PipelineOptions? Stage2Pipeline { get; set; }
+
+    /// <summary>How many final epochs use <see cref="Stage2Pipeline"/>.</summary>
+    [Range(0, int.MaxValue)]
+    public int Stage2Epochs { get; set; }
+
+    public IEnumerable<ValidationMessage> Validate()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Sources.Count; i++)
+        {
+            if (!names.Add(Sources[i].Name))
+                yield return ValidationMessage.For($"sources.{i}.name", $"another source is already named '{Sources[i].Name}'");
+        }
+        if (Sources.Count > 0 && Sources.All(s => s.Ratio == 0))
+            yield return ValidationMessage.For("sources", "every source has ratio 0; nothing would be sampled");
+        if (Stage2Pipeline is not null && Stage2Epochs == 0)
+            yield return ValidationMessage.For("stage2_epochs", "stage2_pipeline is set but stage2_epochs is 0, so it would never be used");
+        if (Stage2Pipeline is null && Stage2Epochs > 0)
+            yield return ValidationMessage.For("stage2_epochs", $"{Stage2Epochs} stage-2 epochs need a stage2_pipeline");
+    }
+}

@@ -1,0 +1,93 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+
+namespace Distill.Training.Config.Schema;
+
+/// <summary>
+/// The root of a training configuration: what to train (<see cref="Model"/>), on what (<see cref="Data"/>), from whom
+/// (<see cref="Teachers"/>, weighted by <see cref="Losses"/>), and how (optimizer, schedule, EMA, loop, evaluation,
+/// logging, checkpoints).
+/// </summary>
+public sealed partial class ExperimentOptions : IValidatable
+{
+    public const string ModelKey = "model";
+    public const string CodecKey = "codec";
+
+    /// <summary>Run name; <see cref="ConfigLoader.LoadExperiment(string, IEnumerable{string}?)"/> uses the file name when absent.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Run directory; the loader uses work_dirs/&lt;name&gt; when absent.</summary>
+    public string? WorkDir { get; set; }
+
+    [Range(0, int.MaxValue)]
+    public int Seed { get; set; }
+
+    /// <summary>"cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads; 0 uses every core.</summary>
+    [Range(0, 4096)]
+    public int Threads { get; set; }
+
+    /// <summary>Deterministic kernels and data order, at some cost in speed.</summary>
+    public bool Deterministic { get; set; }
+
+    [Required]
+    public ModelOptions Model { get; set; } = new();
+
+    [Required]
+    public DataOptions Data { get; set; } = new();
+
+    public LossesOptions Losses { get; set; } = new();
+
+    public List<TeacherOptions> Teachers { get; set; } = [];
+
+    public OptimizerOptions Optimizer { get; set; } = new();
+
+    public ScheduleOptions Schedule { get; set; } = new();
+
+    public EmaOptions Ema { get; set; } = new();
+
+    public TrainOptions Train { get; set; } = new();
+
+    public EvaluationOptions Evaluation { get; set; } = new();
+
+    public LoggingOptions Logging { get; set; } = new();
+
+    public CheckpointOptions Checkpoint { get; set; } = new();
+
+    public IEnumerable<ValidationMessage> Validate()
+    {
+        if (!DevicePattern().IsMatch(Device))
+            yield return ValidationMessage.For("device", $"expected cpu, cuda or cuda:N, got '{Device}'");
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Teachers.Count; i++)
+        {
+            if (!names.Add(Teachers[i].Name))
+                yield return ValidationMessage.For($"teachers.{i}.name", $"another teacher is already named '{Teachers[i].Name}'");
+        }
+
+        if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
+            yield return ValidationMessage.For("schedule.cosine_begin_epoch",
+                $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})");
+        if (Schedule.ByEpoch)
+        {
+            for (var i = 0; i < Schedule.Milestones.Count; i++)
+            {
+                if (Schedule.Milestones[i] >= Train.MaxEpochs)
+                    yield return ValidationMessage.For($"schedule.milestones.{i}",
+                        $"milestone {Schedule.Milestones[i]} is not before train.max_epochs = {Train.MaxEpochs}");
+            }
+        }
+        if (Data.Stage2Epochs >= Train.MaxEpochs)
+            yield return ValidationMessage.For("data.stage2_epochs",
+                $"{Data.Stage2Epochs} final epochs with the second pipeline leave none for the first (train.max_epochs = {Train.MaxEpochs})");
+        if (Train.ValInterval > Train.MaxEpochs)
+            yield return ValidationMessage.For("train.val_interval",
+                $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs");
+    }
+
+    [GeneratedRegex(@"^(cpu|cuda(:[0-9]+)?)$")]
+    private static partial Regex DevicePattern();
+}

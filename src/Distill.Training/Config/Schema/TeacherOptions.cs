@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+
+namespace Distill.Training.Config.Schema;
+
+/// <summary>
+/// A frozen teacher network. Its architecture comes from <see cref="Config"/> (a model configuration file) or from
+/// the registry entry <see cref="Name"/>; its weights from <see cref="Checkpoint"/>.
+/// </summary>
+public sealed partial class TeacherOptions : IValidatable
+{
+    /// <summary>Registry name, also the teacher's name in logs and checkpoints.</summary>
+    [Required]
+    public string Name { get; set; } = "";
+
+    /// <summary>Model configuration file describing the teacher (only its model section is read).</summary>
+    public string? Config { get; set; }
+
+    public string? Checkpoint { get; set; }
+
+    /// <summary>Expected SHA-256 of the checkpoint file, checked before loading.</summary>
+    public string? Sha256 { get; set; }
+
+    /// <summary>Scales every distillation term of this teacher.</summary>
+    [Range(0.0, double.MaxValue)]
+    public double Weight { get; set; } = 1.0;
+
+    /// <summary>The teacher's keypoint set; null means the one in its model configuration.</summary>
+    public string? KeypointSet { get; set; }
+
+    /// <summary>The teacher's input [width, height]; null means the one in its model configuration.</summary>
+    [Length(2, 2)]
+    [Range(1, 8192)]
+    public int[]? InputSize { get; set; }
+
+    [Range(0.0, double.MaxValue)]
+    public double LogitWeight { get; set; } = 1.0;
+
+    [Range(0.0, double.MaxValue)]
+    public double FeatureWeight { get; set; }
+
+    /// <summary>Fold BatchNorm into the preceding convolutions: the teacher never trains, so this is free speed.</summary>
+    public bool FoldBn { get; set; } = true;
+
+    public IEnumerable<ValidationMessage> Validate()
+    {
+        if (Sha256 is not null && !Sha256Pattern().IsMatch(Sha256))
+            yield return ValidationMessage.For("sha256", $"expected 64 hexadecimal digits, got '{Sha256}'");
+    }
+
+    [GeneratedRegex("^[0-9a-fA-F]{64}$")]
+    private static partial Regex Sha256Pattern();
+}
