@@ -8,7 +8,8 @@ namespace Distill.Pose.Codecs;
 /// border rule of OpenCV never reaches a kept pixel: the result is a zero-padded separable convolution. The kernel
 /// and the summation order (horizontal pass accumulating taps left to right with fused multiply-add, then a
 /// vertical pass that pairs symmetric taps) follow OpenCV's float path, which makes kernels of 7 taps and more
-/// agree with OpenCV bit for bit.
+/// agree with OpenCV (4.6, x86-64) bit for bit. OpenCV runs 3- and 5-tap kernels through a different summation, so
+/// those can differ from it in the last bit.
 /// </remarks>
 public static class GaussianBlur
 {

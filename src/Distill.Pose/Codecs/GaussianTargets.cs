@@ -88,9 +88,9 @@ internal static class GaussianTargets
         return true;
     }
 
-    // exp(-d2 / (2 sigma^2)) with the quotient rounded to float32 first, as the numpy expression does.
+    // exp(-d2 / (2 sigma^2)) in float32, as the numpy expression evaluates it.
     private static float Gaussian(float squaredDistance, float denominator) =>
-        (float)Math.Exp(-(double)(squaredDistance / denominator));
+        NumpyFloat32.Exp(-squaredDistance / denominator);
 
     private static void Put(Span<float> plane, int index, float value)
     {

@@ -37,7 +37,7 @@ internal static class HeatmapRefinement
         {
             var h = logs.AsSpan(k * plane, plane);
             GaussianBlur.Modulate(h, height, width, blurKernelSize);
-            for (int i = 0; i < h.Length; i++) h[i] = MathF.Log(MaxPropagatingNaN(h[i], 1e-10f));
+            for (int i = 0; i < h.Length; i++) h[i] = NumpyFloat32.Log(MaxPropagatingNaN(h[i], 1e-10f));
         }
 
         for (int k = 0; k < xs.Length; k++)
@@ -47,18 +47,18 @@ internal static class HeatmapRefinement
             int origin = k * plane;
             float At(int yy, int xx) => logs[origin + yy * width + xx];
 
-            float dx = 0.5f * (At(y, x + 1) - At(y, x - 1));
-            float dy = 0.5f * (At(y + 1, x) - At(y - 1, x));
-            float dxx = 0.25f * (At(y, x + 2) - 2 * At(y, x) + At(y, x - 2));
-            float dxy = 0.25f * (At(y + 1, x + 1) - At(y - 1, x + 1) - At(y + 1, x - 1) + At(y - 1, x - 1));
-            float dyy = 0.25f * (At(y + 2, x) - 2 * At(y, x) + At(y - 2, x));
-            if (dxx * dyy - dxy * dxy == 0f) continue;
+            // mmpose works on numpy float32 scalars here, and numpy promotes a float32 scalar combined with a
+            // Python number to float64: differences of two samples stay float32, everything scaled is float64.
+            double dx = 0.5 * (At(y, x + 1) - At(y, x - 1));
+            double dy = 0.5 * (At(y + 1, x) - At(y - 1, x));
+            double dxx = 0.25 * ((double)At(y, x + 2) - 2.0 * At(y, x) + At(y, x - 2));
+            double dxy = 0.25 * (At(y + 1, x + 1) - At(y - 1, x + 1) - At(y + 1, x - 1) + At(y - 1, x - 1));
+            double dyy = 0.25 * ((double)At(y + 2, x) - 2.0 * At(y, x) + At(y - 2, x));
+            if (dxx * dyy - dxy * dxy == 0) continue;
 
-            // The inverse is formed in double and stored as float32, like numpy's inv of a float32 matrix.
             var (i00, i01, i10, i11) = Inverse(dxx, dxy, dxy, dyy);
-            float f00 = (float)i00, f01 = (float)i01, f10 = (float)i10, f11 = (float)i11;
-            xs[k] += -f00 * dx + -f01 * dy;
-            ys[k] += -f10 * dx + -f11 * dy;
+            xs[k] = (float)(xs[k] + (-i00 * dx + -i01 * dy));
+            ys[k] = (float)(ys[k] + (-i10 * dx + -i11 * dy));
         }
     }
 
@@ -79,7 +79,7 @@ internal static class HeatmapRefinement
         {
             heatmaps.Slice(k * plane, plane).CopyTo(work);
             GaussianBlur.Modulate(work, height, width, blurKernelSize);
-            for (int i = 0; i < work.Length; i++) work[i] = MathF.Log(ClipPropagatingNaN(work[i], 1e-3f, 50f));
+            for (int i = 0; i < work.Length; i++) work[i] = NumpyFloat32.Log(ClipPropagatingNaN(work[i], 1e-3f, 50f));
             var p = padded.AsSpan(k * paddedPlane, paddedPlane);
             for (int py = 0; py < ph; py++)
             {

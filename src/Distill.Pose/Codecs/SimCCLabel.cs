@@ -124,7 +124,7 @@ public sealed class SimCCLabel : IKeypointCodec
             for (int i = 0; i < row.Length; i++)
             {
                 float d = i - mu;
-                row[i] = (float)Math.Exp(-(double)(d * d / denominator));
+                row[i] = NumpyFloat32.Exp(-(d * d) / denominator);
             }
         }
     }

@@ -7,7 +7,9 @@ namespace Distill.Pose.Codecs;
 /// <remarks>
 /// Encoding draws a peak-1 Gaussian at the exact sub-pixel location inside the 3-sigma window of the nearest
 /// pixel. Decoding takes the arg-max and one DARK-UDP Newton step on the blurred, clipped log map, then divides
-/// by (heatmap - 1) and multiplies by the input size. A map with no positive value leaves mmpose's arithmetic
+/// by (heatmap - 1) and multiplies by the input size, not by (input - 1) as encoding did: mmpose's decode therefore
+/// returns x * w / (w - 1) for a clean target (0.5% too far from the corner, up to one pixel at the far edge), and
+/// this codec keeps that so its predictions equal mmpose's. A map with no positive value leaves mmpose's arithmetic
 /// reading its neighbours from the previous map (the last one for map 0); an all-zero map decodes to NaN.
 /// </remarks>
 public sealed class UDPHeatmap : HeatmapCodec
