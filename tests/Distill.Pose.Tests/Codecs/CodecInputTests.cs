@@ -73,7 +73,7 @@ public class CodecInputTests
         var c = CodecFixtures.Case("udp_heatmap_vitpose");
         var maps = CodecFixtures.Encoded(c, "noisy", "heatmaps");
         var udp = (UDPHeatmap)All[2];
-        using var scope = Distill.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var tensor = maps.ToTensor();
         using var asDouble = tensor.Double(); // any floating dtype is accepted
         var fromArray = udp.Decode(maps);

@@ -132,7 +132,7 @@ public class FlipBackTests
         var udp = new UDPHeatmap((192, 256), (48, 64), 2);
         var reg = new RegressionLabel((192, 256));
 
-        using var scope = Distill.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (tx, ty) = simcc.FlipBack(x.ToTensor(), y.ToTensor(), CocoFlip);
         var (ax, ay) = simcc.FlipBack(x, y, CocoFlip);
         Assert.Equal(ax.Data, ShapedArray.FromTensor(tx).Data);
