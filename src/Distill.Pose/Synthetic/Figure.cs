@@ -29,8 +29,8 @@ internal sealed class Figure
         double pitch = Math.Clamp(rng.Normal(0, 10), -30, 30);
         double roll = rng.NextDouble() switch
         {
-            < 0.78 => rng.Normal(0, 10),
-            < 0.92 => rng.Uniform(-65, 65),
+            < 0.62 => rng.Normal(0, 12),
+            < 0.86 => rng.Uniform(-70, 70),
             _ => rng.Uniform(-180, 180),
         };
         var camera = Mat3.RotZ(roll) * Mat3.RotX(pitch) * Mat3.RotY(yaw);

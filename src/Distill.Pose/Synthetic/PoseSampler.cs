@@ -8,7 +8,7 @@ internal static class PoseSampler
 {
     private enum Activity { Stand, Walk, Run, ArmsUp, ArmsOut, Sit, Squat, Reach, Kick, Wave, Free, BendOver, WideStance }
 
-    private static readonly double[] ActivityWeights = [0.11, 0.13, 0.11, 0.07, 0.06, 0.09, 0.07, 0.08, 0.06, 0.06, 0.08, 0.04, 0.04];
+    private static readonly double[] ActivityWeights = [0.06, 0.1, 0.1, 0.07, 0.06, 0.1, 0.08, 0.08, 0.07, 0.06, 0.13, 0.05, 0.04];
 
     public static BodyPose Sample(SynthRandom rng)
     {
