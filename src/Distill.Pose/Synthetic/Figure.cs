@@ -88,6 +88,27 @@ internal sealed class Figure
         return (c.X, c.Y, across, along, angle);
     }
 
+    /// <summary>
+    /// The hair as an image ellipse. Facing the viewer it sits behind the face and shows above it; turned away it
+    /// covers the back of the head.
+    /// </summary>
+    public (double X, double Y, double Across, double Along, double AngleDeg) HairEllipse()
+    {
+        var (_, _, across, along, angle) = HeadEllipse();
+        var r = BodyModel.HeadRadii * Style.HeadScale;
+        var centre = Cam[(int)BodyJoint.HeadCentre];
+        if (Facing > FaceForwardLimit)
+        {
+            var (x, y) = Px(centre + HeadAxis(new Vec3(0, 0.1 * r.Y, -0.3 * r.Z)));
+            return (x, y, across * 1.04, along * 1.04, angle);
+        }
+        var (bx, by) = Px(centre + HeadAxis(new Vec3(0, 0.12 * r.Y, -0.35 * r.Z)));
+        return (bx, by, across * 0.97, along * 0.93, angle);
+    }
+
+    /// <summary>Above this <see cref="Facing"/> the face is drawn over the hair, below it the hair over the head.</summary>
+    public const double FaceForwardLimit = 0.25;
+
     /// <summary>How much the face turns towards the viewer: 1 facing, -1 turned away.</summary>
     public double Facing => HeadAxis(Vec3.Forward).Z;
 }

@@ -166,20 +166,19 @@ internal static class FigurePainter
         var (cx, cy, across, along, angle) = f.HeadEllipse();
         double facing = f.Facing;
         var r = BodyModel.HeadRadii * st.HeadScale;
-        mask.DrawEllipse(cx, cy, across * 1.04, along * 1.04, angle, (code, code, code), -1, antialias: false);
-        if (facing > 0.25)
+        var hair = f.HairEllipse();
+        mask.DrawEllipse(cx, cy, across, along, angle, (code, code, code), -1, antialias: false);
+        mask.DrawEllipse(hair.X, hair.Y, hair.Across, hair.Along, hair.AngleDeg, (code, code, code), -1, antialias: false);
+        if (facing > Figure.FaceForwardLimit)
         {
-            // Hair behind and above the face.
-            var (hx, hy) = f.Px(f.Cam[(int)BodyJoint.HeadCentre] + f.HeadAxis(new Vec3(0, 0.1 * r.Y, -0.3 * r.Z)));
-            image.DrawEllipse(hx, hy, across * 1.04, along * 1.04, angle, st.Hair, -1);
+            image.DrawEllipse(hair.X, hair.Y, hair.Across, hair.Along, hair.AngleDeg, st.Hair, -1);
             var (fx, fy) = f.Px(f.Cam[(int)BodyJoint.HeadCentre] + f.HeadAxis(new Vec3(0, -0.12 * r.Y, 0.3 * r.Z)));
             image.DrawEllipse(fx, fy, across * 0.9, along * 0.86, angle, st.Skin, -1);
         }
         else
         {
             image.DrawEllipse(cx, cy, across, along, angle, st.Skin, -1);
-            var (hx, hy) = f.Px(f.Cam[(int)BodyJoint.HeadCentre] + f.HeadAxis(new Vec3(0, 0.12 * r.Y, -0.35 * r.Z)));
-            image.DrawEllipse(hx, hy, across * 0.97, along * 0.93, angle, st.Hair, -1);
+            image.DrawEllipse(hair.X, hair.Y, hair.Across, hair.Along, hair.AngleDeg, st.Hair, -1);
         }
         double px = f.Scale * r.X; // head half-width in pixels, the unit for facial details
 
@@ -190,6 +189,7 @@ internal static class FigurePainter
             {
                 var (ex, ey) = f.Px(ear);
                 image.DrawEllipse(ex, ey, 0.2 * px, 0.34 * px, angle, FigureStyle.Sided(Palette.Scale(st.Skin, 0.85), s), -1);
+                mask.DrawEllipse(ex, ey, 0.2 * px, 0.34 * px, angle, (code, code, code), -1, antialias: false);
             }
         }
         for (int s = 0; s < 2; s++)

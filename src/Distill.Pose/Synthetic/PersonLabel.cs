@@ -21,4 +21,6 @@ internal sealed class PersonLabel
     public (double X1, double Y1, double X2, double Y2) HeadBox { get; set; }
 
     public int Labelled(IEnumerable<BodyJoint> joints) => joints.Count(j => V[(int)j] > 0);
+
+    public int Visible(IEnumerable<BodyJoint> joints) => joints.Count(j => V[(int)j] == 2);
 }

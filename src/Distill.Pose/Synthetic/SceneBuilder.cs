@@ -11,8 +11,9 @@ internal static class SceneBuilder
 {
     public const int MinSide = 192, MaxSide = 320;
 
-    /// <summary>A layout is accepted when each figure keeps at least this many labelled COCO keypoints.</summary>
-    private const int MinLabelled = 6;
+    /// <summary>A layout is accepted when each figure keeps at least this many labelled COCO keypoints, and this many
+    /// of them visible: a person hidden almost entirely behind another would be a label without evidence.</summary>
+    private const int MinLabelled = 6, MinVisible = 4;
 
     public static (Image Image, List<PersonLabel> Persons) Build(SynthRandom rng)
     {
@@ -35,7 +36,7 @@ internal static class SceneBuilder
             for (int i = 0; i < count; i++) FigurePainter.Paint(figures[i], image, mask, i);
             PaintOccluders(figures, image, mask, rng);
             labels = SceneLabeler.Label(figures, mask);
-            if (labels.All(l => l.Labelled(ExportTables.CocoJoints) >= MinLabelled)) break;
+            if (labels.All(l => l.Labelled(ExportTables.CocoJoints) >= MinLabelled && l.Visible(ExportTables.CocoJoints) >= MinVisible)) break;
         }
         Finish(image, rng);
         return (image, labels);

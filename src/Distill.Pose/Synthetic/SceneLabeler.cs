@@ -67,12 +67,18 @@ internal static class SceneLabeler
 
     private static (double, double, double, double) HeadBox(Figure f)
     {
-        var (cx, cy, across, along, angle) = f.HeadEllipse();
-        // The drawn head (with hair) is at most 1.04 times the outline ellipse; take its axis-aligned extent.
-        double a = across * 1.04, b = along * 1.04, t = angle * Math.PI / 180;
-        double hx = Math.Sqrt(a * a * Math.Cos(t) * Math.Cos(t) + b * b * Math.Sin(t) * Math.Sin(t));
-        double hy = Math.Sqrt(a * a * Math.Sin(t) * Math.Sin(t) + b * b * Math.Cos(t) * Math.Cos(t));
-        double x1 = cx - hx, y1 = cy - hy, x2 = cx + hx, y2 = cy + hy;
+        // The drawn head is the outline ellipse plus the hair ellipse; take their axis-aligned extent.
+        double x1 = double.MaxValue, y1 = double.MaxValue, x2 = double.MinValue, y2 = double.MinValue;
+        foreach (var (cx, cy, a, b, angle) in new[] { f.HeadEllipse(), f.HairEllipse() })
+        {
+            double t = angle * Math.PI / 180;
+            double hx = Math.Sqrt(a * a * Math.Cos(t) * Math.Cos(t) + b * b * Math.Sin(t) * Math.Sin(t));
+            double hy = Math.Sqrt(a * a * Math.Sin(t) * Math.Sin(t) + b * b * Math.Cos(t) * Math.Cos(t));
+            x1 = Math.Min(x1, cx - hx);
+            y1 = Math.Min(y1, cy - hy);
+            x2 = Math.Max(x2, cx + hx);
+            y2 = Math.Max(y2, cy + hy);
+        }
         foreach (var j in (ReadOnlySpan<BodyJoint>)[BodyJoint.HeadTop, BodyJoint.UpperNeck])
         {
             var (x, y) = f.Px(j);
