@@ -1,0 +1,26 @@
+namespace Distill.Pose.Synthetic;
+
+/// <summary>What <see cref="Synth.Generate"/> writes and how.</summary>
+public sealed record SynthOptions
+{
+    /// <summary>Dataset root; it must be empty or missing unless <see cref="Force"/> is set.</summary>
+    public required string OutDir { get; init; }
+
+    /// <summary>Every image depends on (Seed, dataset, image index) only.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Images of the COCO-format set (17 keypoints), split 90/10 into train and val; 0 skips the set.</summary>
+    public int CocoImages { get; init; }
+
+    /// <summary>Images of the MPII-format set (16 keypoints, head boxes), split 90/10; 0 skips the set.</summary>
+    public int MpiiImages { get; init; }
+
+    /// <summary>Clear a non-empty <see cref="OutDir"/> first instead of refusing it.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Worker threads for rendering; the output is the same for any value.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>JPEG quality of the written images.</summary>
+    public int JpegQuality { get; init; } = 90;
+}
