@@ -166,6 +166,19 @@ public static unsafe class torch
     /// <summary>Seeds libtorch's default generators (used when an op gets no explicit generator).</summary>
     public static void ManualSeed(ulong seed) => Native.Check(Native.distill_manual_seed(seed));
 
+    /// <summary>State of libtorch's default CPU generator (for exact resumption), as bytes.</summary>
+    public static byte[] GetRngState()
+    {
+        using var t = new Tensor(Native.distill_default_generator_get_state());
+        return t.ToArray<byte>();
+    }
+
+    public static void SetRngState(byte[] state)
+    {
+        using var t = FromArray(state, [state.Length]);
+        Native.Check(Native.distill_default_generator_set_state(t.Handle));
+    }
+
     public static bool CudaIsAvailable => Native.Check(Native.distill_cuda_is_available()) == 1;
 
     public static int CudaDeviceCount => Native.Check(Native.distill_cuda_device_count());

@@ -56,3 +56,12 @@ DST_API at::Tensor* distill_generator_get_state(at::Generator* g) {
 }
 DST_API int distill_generator_set_state(at::Generator* g, Tensor state) { DST_STATUS(g->set_state(*state)) }
 DST_API int distill_generator_manual_seed(at::Generator* g, uint64_t seed) { DST_STATUS(g->set_current_seed(seed)) }
+
+// The default CPU generator drives ops called without a generator (dropout, drop path, initialisers); its state is
+// saved in checkpoints so a resumed run continues the same random stream.
+DST_API at::Tensor* distill_default_generator_get_state() {
+  DST_TENSOR(at::detail::getDefaultCPUGenerator().get_state())
+}
+DST_API int distill_default_generator_set_state(Tensor state) {
+  DST_STATUS(at::Generator g = at::detail::getDefaultCPUGenerator(); g.set_state(*state))
+}
