@@ -1,3 +1,4 @@
+using Distill.Torch;
 using Distill.Pose.Codecs;
 
 namespace Distill.Pose.Tests.Codecs;
