@@ -116,7 +116,6 @@ public sealed class ToYamlTests : IDisposable
             """);
         var path = _files.Write("configs/exp.yaml", """
             _base_: base.yaml
-            name: run
             codec: {type: SimCCLabel, sigma: [4.9, 5.66]}
             teachers:
               - {name: m, checkpoint: m.pth}
@@ -127,6 +126,8 @@ public sealed class ToYamlTests : IDisposable
         var reloaded = ConfigLoader.LoadExperiment(runCopy);
 
         Assert.Equal(JsonSerializer.Serialize(original), JsonSerializer.Serialize(reloaded));
+        // The run copy is named config.yaml, yet keeps the name taken from exp.yaml.
+        Assert.Equal(("exp", "work_dirs/exp"), (reloaded.Name, reloaded.WorkDir));
         Assert.Equal(0.25, reloaded.Teachers[0].Weight);
         Assert.Equal(1e-3, reloaded.Optimizer.Lr);
         Assert.Equal([4.9, 5.66], reloaded.Model.Codec.Sigma!);

@@ -12,11 +12,13 @@ public sealed partial class ExperimentOptions : IValidatable
 {
     public const string ModelKey = "model";
     public const string CodecKey = "codec";
+    public const string NameKey = "name";
+    public const string WorkDirKey = "work_dir";
 
-    /// <summary>Run name; <see cref="ConfigLoader.LoadExperiment(string, IEnumerable{string}?)"/> uses the file name when absent.</summary>
+    /// <summary>Run name; the loader writes in the configuration file's name when absent.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Run directory; the loader uses work_dirs/&lt;name&gt; when absent.</summary>
+    /// <summary>Run directory; the loader writes in work_dirs/&lt;name&gt; when absent.</summary>
     public string? WorkDir { get; set; }
 
     [Range(0, int.MaxValue)]
