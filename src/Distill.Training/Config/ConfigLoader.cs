@@ -45,7 +45,7 @@ public static class ConfigLoader
         var errors = new List<ConfigError>();
         var tree = Resolve(path, errors, out var incomplete);
         tree = HoistCodec(tree, errors);
-        tree = ApplyOverrides(tree, ParseOverrides(overrides, errors), errors);
+        tree = ApplyOverrides(tree, ParseOverrides(overrides, errors, codecInModel: true), errors);
         if (incomplete)
             ThrowIfAny(errors);
         tree = NameTheRun(tree, Path.GetFileNameWithoutExtension(path));
@@ -66,7 +66,7 @@ public static class ConfigLoader
         var errors = new List<ConfigError>();
         var tree = Resolve(path, errors, out var incomplete);
         tree = HoistCodec(tree, errors);
-        var modelOverrides = ParseOverrides(overrides, errors).Where(o => o.StartsWith(ExperimentOptions.ModelKey));
+        var modelOverrides = ParseOverrides(overrides, errors, codecInModel: true).Where(o => o.StartsWith(ExperimentOptions.ModelKey));
         tree = ApplyOverrides(tree, modelOverrides, errors);
         if (incomplete)
             ThrowIfAny(errors);
@@ -104,7 +104,7 @@ public static class ConfigLoader
         return tree!;
     }
 
-    private static List<ConfigOverride> ParseOverrides(IEnumerable<string>? overrides, List<ConfigError> errors)
+    private static List<ConfigOverride> ParseOverrides(IEnumerable<string>? overrides, List<ConfigError> errors, bool codecInModel = false)
     {
         var parsed = new List<ConfigOverride>();
         foreach (var text in overrides ?? [])
@@ -112,7 +112,8 @@ public static class ConfigLoader
             var o = ConfigOverride.Parse(text, errors);
             if (o is null)
                 continue;
-            o.Reroot([ExperimentOptions.CodecKey], [ExperimentOptions.ModelKey, ExperimentOptions.CodecKey]);
+            if (codecInModel)
+                o.Reroot([ExperimentOptions.CodecKey], [ExperimentOptions.ModelKey, ExperimentOptions.CodecKey]);
             parsed.Add(o);
         }
         return parsed;

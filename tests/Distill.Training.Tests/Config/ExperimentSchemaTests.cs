@@ -323,6 +323,21 @@ public sealed class ExperimentSchemaTests : IDisposable
     }
 
     [Fact]
+    public void ACrossKeyCheckIsDroppedWhenAKeyItReadFailedToBind()
+    {
+        // head.type is misspelt, so the head keeps its RTMCCHead default; comparing that default with the heatmap
+        // codec would blame the codec for the head's typo.
+        var path = _files.Write("typo.yaml", """
+            model:
+              head: {type: HeatmapHaed}
+              codec: {type: MSRAHeatmap}
+            """);
+
+        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
+            Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(path))));
+    }
+
+    [Fact]
     public void VisionTransformerBackbonesAreChecked()
     {
         var path = _files.Write("vit.yaml", """

@@ -72,22 +72,24 @@ public sealed partial class ExperimentOptions : IValidatable
 
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
-                $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})");
+                $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})",
+                "train.max_epochs");
         if (Schedule.ByEpoch)
         {
             for (var i = 0; i < Schedule.Milestones.Count; i++)
             {
                 if (Schedule.Milestones[i] >= Train.MaxEpochs)
                     yield return ValidationMessage.For($"schedule.milestones.{i}",
-                        $"milestone {Schedule.Milestones[i]} is not before train.max_epochs = {Train.MaxEpochs}");
+                        $"milestone {Schedule.Milestones[i]} is not before train.max_epochs = {Train.MaxEpochs}", "train.max_epochs");
             }
         }
         if (Data.Stage2Epochs >= Train.MaxEpochs)
             yield return ValidationMessage.For("data.stage2_epochs",
-                $"{Data.Stage2Epochs} final epochs with the second pipeline leave none for the first (train.max_epochs = {Train.MaxEpochs})");
+                $"{Data.Stage2Epochs} final epochs with the second pipeline leave none for the first (train.max_epochs = {Train.MaxEpochs})",
+                "train.max_epochs");
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
-                $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs");
+                $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
     }
 
     [GeneratedRegex(@"^(cpu|cuda(:[0-9]+)?)$")]
