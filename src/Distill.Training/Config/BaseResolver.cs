@@ -78,10 +78,17 @@ internal sealed class BaseResolver
     {
         if (_parsed.TryGetValue(fullPath, out var cached))
             return cached;
-        var before = _errors.Count;
         ConfigMapping? tree;
-        using (var reader = File.OpenText(fullPath))
+        try
+        {
+            using var reader = File.OpenText(fullPath);
             tree = YamlReader.ReadMapping(reader, Display(fullPath), _errors);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _errors.Add(new ConfigError(ConfigLocation.InFile(Display(fullPath), 1, 1), "", "cannot read the file: " + ex.Message));
+            tree = null;
+        }
         if (tree is null)
             Incomplete = true;
         _parsed[fullPath] = tree;

@@ -83,9 +83,9 @@ public static class ConfigBinder
             foreach (var message in validatable.Validate())
             {
                 var fullPath = message.Key is null ? path : YamlReader.Join(path, message.Key);
-                // A value that failed to bind left a default behind; a cross-key check on it would only repeat
-                // the first error in other words.
-                if (HasErrorAtOrBelow(fullPath))
+                // A value that failed to bind left a default behind; a check that read it would only repeat the
+                // first error in other words, or contradict it.
+                if (HasErrorAtOrBelow(fullPath) || message.DependsOn.Any(k => HasErrorAtOrBelow(YamlReader.Join(path, k))))
                     continue;
                 errors.Add(new ConfigError(Locate(mapping, message.Key), fullPath, message.Message));
             }

@@ -37,21 +37,21 @@ public static class ConfigLoader
     /// that was bound (write it to the run directory with <see cref="ToYaml"/>). A root-level <c>codec</c> section
     /// is moved under <c>model</c> (merged beneath an existing <c>model.codec</c>), and <c>--set codec.*</c>
     /// addresses <c>model.codec.*</c>. A missing <c>name</c> becomes the file name without extension and a missing
-    /// <c>work_dir</c> becomes <c>work_dirs/&lt;name&gt;</c>.
+    /// <c>work_dir</c> becomes <c>work_dirs/&lt;name&gt;</c>; both are written into <paramref name="resolved"/>, so a
+    /// copy saved in the run directory keeps them.
     /// </summary>
     public static ExperimentOptions LoadExperiment(string path, IEnumerable<string>? overrides, out ConfigMapping resolved)
     {
         var errors = new List<ConfigError>();
         var tree = Resolve(path, errors, out var incomplete);
         tree = HoistCodec(tree, errors);
-        tree = ApplyOverrides(tree, ParseOverrides(overrides, errors), errors);
+        tree = ApplyOverrides(tree, ParseOverrides(overrides, errors, codecInModel: true), errors);
         if (incomplete)
             ThrowIfAny(errors);
+        tree = NameTheRun(tree, Path.GetFileNameWithoutExtension(path));
 
         var experiment = ConfigBinder.Bind<ExperimentOptions>(tree, "", errors);
         ThrowIfAny(errors);
-        experiment.Name ??= Path.GetFileNameWithoutExtension(path);
-        experiment.WorkDir ??= Path.Combine("work_dirs", experiment.Name);
         resolved = tree;
         return experiment;
     }
@@ -66,7 +66,7 @@ public static class ConfigLoader
         var errors = new List<ConfigError>();
         var tree = Resolve(path, errors, out var incomplete);
         tree = HoistCodec(tree, errors);
-        var modelOverrides = ParseOverrides(overrides, errors).Where(o => o.StartsWith(ExperimentOptions.ModelKey));
+        var modelOverrides = ParseOverrides(overrides, errors, codecInModel: true).Where(o => o.StartsWith(ExperimentOptions.ModelKey));
         tree = ApplyOverrides(tree, modelOverrides, errors);
         if (incomplete)
             ThrowIfAny(errors);
@@ -104,7 +104,7 @@ public static class ConfigLoader
         return tree!;
     }
 
-    private static List<ConfigOverride> ParseOverrides(IEnumerable<string>? overrides, List<ConfigError> errors)
+    private static List<ConfigOverride> ParseOverrides(IEnumerable<string>? overrides, List<ConfigError> errors, bool codecInModel = false)
     {
         var parsed = new List<ConfigOverride>();
         foreach (var text in overrides ?? [])
@@ -112,7 +112,8 @@ public static class ConfigLoader
             var o = ConfigOverride.Parse(text, errors);
             if (o is null)
                 continue;
-            o.Reroot([ExperimentOptions.CodecKey], [ExperimentOptions.ModelKey, ExperimentOptions.CodecKey]);
+            if (codecInModel)
+                o.Reroot([ExperimentOptions.CodecKey], [ExperimentOptions.ModelKey, ExperimentOptions.CodecKey]);
             parsed.Add(o);
         }
         return parsed;
@@ -156,6 +157,16 @@ public static class ConfigLoader
         model = model.With(ExperimentOptions.CodecKey, modelCodec?.KeyLocation ?? codec.KeyLocation, merged);
         return tree.Without(ExperimentOptions.CodecKey)
             .With(ExperimentOptions.ModelKey, modelEntry?.KeyLocation ?? codec.KeyLocation, model);
+    }
+
+    /// <summary>Writes the default name and work_dir into the tree, where a saved copy of it keeps them.</summary>
+    private static ConfigMapping NameTheRun(ConfigMapping tree, string fileStem)
+    {
+        if (tree[ExperimentOptions.NameKey] is null or ConfigScalar { IsNull: true })
+            tree = tree.With(ExperimentOptions.NameKey, tree.Location, ConfigScalar.String(fileStem, tree.Location));
+        if (tree[ExperimentOptions.WorkDirKey] is null or ConfigScalar { IsNull: true } && tree[ExperimentOptions.NameKey] is ConfigScalar name)
+            tree = tree.With(ExperimentOptions.WorkDirKey, tree.Location, ConfigScalar.String("work_dirs/" + name.Value, tree.Location));
+        return tree;
     }
 
     private static void ThrowIfAny(List<ConfigError> errors)

@@ -19,6 +19,14 @@ public sealed class ConfigScalar : ConfigNode
         Tag = tag;
     }
 
+    /// <summary>A string scalar, quoted when its plain form would read as null, a boolean or a number.</summary>
+    internal static ConfigScalar String(string value, ConfigLocation location)
+    {
+        var plain = new ConfigScalar(value, ScalarStyle.Plain, null, location);
+        var needsQuotes = plain.IsNull || YamlScalars.TryBool(plain, out _) || YamlScalars.TryFloat(plain, out _);
+        return needsQuotes ? new ConfigScalar(value, ScalarStyle.SingleQuoted, null, location) : plain;
+    }
+
     /// <summary>The scalar's text ("" for an empty value).</summary>
     public string Value { get; }
 

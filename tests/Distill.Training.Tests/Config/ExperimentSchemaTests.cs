@@ -150,7 +150,7 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         // The figures below are those of the RTMPose recipe in the pose reference notes.
         Assert.Equal("minimal", exp.Name);
-        Assert.Equal(Path.Combine("work_dirs", "minimal"), exp.WorkDir);
+        Assert.Equal("work_dirs/minimal", exp.WorkDir);
         Assert.Equal("cpu", exp.Device);
         Assert.Equal([192, 256], exp.Model.InputSize);
         Assert.Equal([123.675, 116.28, 103.53], exp.Model.Mean);
@@ -173,6 +173,15 @@ public sealed class ExperimentSchemaTests : IDisposable
         Assert.Equal([0.2, 0.4], p.DropoutSize);
         Assert.Equal(1.25, p.Padding);
         Assert.Equal(10.0, exp.Losses.LogitKd.EffectiveBeta);
+    }
+
+    [Fact]
+    public void ARunNamedAfterANumericFileNameStaysAString()
+    {
+        var exp = ConfigLoader.LoadExperiment(_files.Write("2024.yaml", "model: {}\n" + Sources), null, out var resolved);
+
+        Assert.Equal("2024", exp.Name);
+        Assert.Contains("\nname: '2024'\nwork_dir: work_dirs/2024\n", ConfigLoader.ToYaml(resolved));
     }
 
     [Fact]
@@ -311,6 +320,21 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         Assert.Equal([6.0], model.Codec.Sigma!);
         Assert.Equal(3.0, model.Codec.SimccSplitRatio);
+    }
+
+    [Fact]
+    public void ACrossKeyCheckIsDroppedWhenAKeyItReadFailedToBind()
+    {
+        // head.type is misspelt, so the head keeps its RTMCCHead default; comparing that default with the heatmap
+        // codec would blame the codec for the head's typo.
+        var path = _files.Write("typo.yaml", """
+            model:
+              head: {type: HeatmapHaed}
+              codec: {type: MSRAHeatmap}
+            """);
+
+        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
+            Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(path))));
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class OverrideTests : IDisposable
         Assert.False(exp.Ema.Enabled);
         Assert.Equal("night run", exp.Name);
         Assert.Equal(42, exp.Seed);
-        Assert.Equal(Path.Combine("work_dirs", "night run"), exp.WorkDir);
+        Assert.Equal("work_dirs/night run", exp.WorkDir);
     }
 
     [Fact]

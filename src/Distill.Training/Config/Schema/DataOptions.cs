@@ -46,8 +46,8 @@ public sealed class DataOptions : IValidatable
         if (Sources.Count > 0 && Sources.All(s => s.Ratio == 0))
             yield return ValidationMessage.For("sources", "every source has ratio 0; nothing would be sampled");
         if (Stage2Pipeline is not null && Stage2Epochs == 0)
-            yield return ValidationMessage.For("stage2_epochs", "stage2_pipeline is set but stage2_epochs is 0, so it would never be used");
+            yield return ValidationMessage.For("stage2_epochs", "stage2_pipeline is set but stage2_epochs is 0, so it would never be used", "stage2_pipeline");
         if (Stage2Pipeline is null && Stage2Epochs > 0)
-            yield return ValidationMessage.For("stage2_epochs", $"{Stage2Epochs} stage-2 epochs need a stage2_pipeline");
+            yield return ValidationMessage.For("stage2_epochs", $"{Stage2Epochs} stage-2 epochs need a stage2_pipeline", "stage2_pipeline");
     }
 }

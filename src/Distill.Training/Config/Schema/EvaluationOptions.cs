@@ -33,6 +33,6 @@ public sealed class EvaluationOptions : IValidatable
             yield return ValidationMessage.For("best_metric", $"expected family/NAME (for example coco/AP), got '{BestMetric}'");
         else if (!Metrics.Contains(BestMetric[..slash]))
             yield return ValidationMessage.For("best_metric",
-                $"'{BestMetric[..slash]}' is not among the metrics computed ({string.Join(", ", Metrics)})");
+                $"'{BestMetric[..slash]}' is not among the metrics computed ({string.Join(", ", Metrics)})", "metrics");
     }
 }

@@ -12,11 +12,13 @@ public sealed partial class ExperimentOptions : IValidatable
 {
     public const string ModelKey = "model";
     public const string CodecKey = "codec";
+    public const string NameKey = "name";
+    public const string WorkDirKey = "work_dir";
 
-    /// <summary>Run name; <see cref="ConfigLoader.LoadExperiment(string, IEnumerable{string}?)"/> uses the file name when absent.</summary>
+    /// <summary>Run name; the loader writes in the configuration file's name when absent.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Run directory; the loader uses work_dirs/&lt;name&gt; when absent.</summary>
+    /// <summary>Run directory; the loader writes in work_dirs/&lt;name&gt; when absent.</summary>
     public string? WorkDir { get; set; }
 
     [Range(0, int.MaxValue)]
@@ -70,22 +72,24 @@ public sealed partial class ExperimentOptions : IValidatable
 
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
-                $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})");
+                $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})",
+                "train.max_epochs");
         if (Schedule.ByEpoch)
         {
             for (var i = 0; i < Schedule.Milestones.Count; i++)
             {
                 if (Schedule.Milestones[i] >= Train.MaxEpochs)
                     yield return ValidationMessage.For($"schedule.milestones.{i}",
-                        $"milestone {Schedule.Milestones[i]} is not before train.max_epochs = {Train.MaxEpochs}");
+                        $"milestone {Schedule.Milestones[i]} is not before train.max_epochs = {Train.MaxEpochs}", "train.max_epochs");
             }
         }
         if (Data.Stage2Epochs >= Train.MaxEpochs)
             yield return ValidationMessage.For("data.stage2_epochs",
-                $"{Data.Stage2Epochs} final epochs with the second pipeline leave none for the first (train.max_epochs = {Train.MaxEpochs})");
+                $"{Data.Stage2Epochs} final epochs with the second pipeline leave none for the first (train.max_epochs = {Train.MaxEpochs})",
+                "train.max_epochs");
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
-                $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs");
+                $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
     }
 
     [GeneratedRegex(@"^(cpu|cuda(:[0-9]+)?)$")]
