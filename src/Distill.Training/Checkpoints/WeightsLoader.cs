@@ -1,0 +1,54 @@
+using Distill.Torch;
+using Distill.Torch.Serialization;
+
+namespace Distill.Training.Checkpoints;
+
+/// <summary>
+/// Reads model weights from any checkpoint Distill meets: its own (student./ema.student. keys in safetensors), an
+/// official mmpose .pth (state_dict with backbone./head. keys, possibly student./teacher. or module. prefixed) or a
+/// plain state dict. Returns backbone./head. names.
+/// </summary>
+public static class WeightsLoader
+{
+    public const string StudentPrefix = "student.";
+    public const string EmaPrefix = "ema.";
+
+    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var keys = PeekKeys(path);
+        bool hasStudent = keys?.Any(k => k.StartsWith(StudentPrefix, StringComparison.Ordinal)) ?? false;
+        bool hasEma = keys?.Any(k => k.StartsWith(EmaPrefix + StudentPrefix, StringComparison.Ordinal)) ?? false;
+        var options = new StateDictLoadOptions
+        {
+            UseEma = preferEma && hasEma,
+            Prefix = hasStudent || hasEma ? StudentPrefix : null,
+        };
+        if (keys is null)
+        {
+            // A .pth: let the loader find state_dict; a distiller checkpoint from mmpose uses student./teacher. keys.
+            try
+            {
+                return StateDictLoader.LoadStateDict(path, options with { Prefix = StudentPrefix });
+            }
+            catch (CheckpointFormatException)
+            {
+                return StateDictLoader.LoadStateDict(path, options);
+            }
+        }
+        return StateDictLoader.LoadStateDict(path, options);
+    }
+
+    /// <summary>Keys of a safetensors file (cheap: header only), or null for other formats.</summary>
+    private static List<string>? PeekKeys(string path)
+    {
+        try
+        {
+            return SafeTensors.ReadHeader(path).Tensors.Select(t => t.Name).ToList();
+        }
+        catch (CheckpointFormatException)
+        {
+            return null;
+        }
+    }
+}
