@@ -1,0 +1,211 @@
+using Distill.Pose.Codecs;
+using Distill.Pose.Keypoints;
+using Distill.Pose.Models;
+using Distill.Pose.Models.Heads;
+using Distill.Pose.Transforms;
+using Distill.Torch;
+using Distill.Training.Checkpoints;
+using Distill.Training.Config;
+using Distill.Training.Config.Schema;
+using Distill.Training.Models;
+using Distill.Training.Teachers;
+
+namespace Distill.Training.Distillation;
+
+/// <summary>What a teacher contributes to one batch, already in the student's keypoint set and bins.</summary>
+public sealed class TeacherTargets : IDisposable
+{
+    public required Tensor ProbX { get; init; }
+    public required Tensor ProbY { get; init; }
+    /// <summary>(B, Ks): 1 where the teacher knows the keypoint and enough of its mass lies inside the student crop.</summary>
+    public required Tensor Mask { get; init; }
+    public Tensor? Features { get; init; }
+
+    public void Dispose()
+    {
+        ProbX.Dispose();
+        ProbY.Dispose();
+        Mask.Dispose();
+        Features?.Dispose();
+    }
+}
+
+/// <summary>
+/// A frozen teacher: built from its own config and checkpoint, in eval and inference mode, BN folded when asked.
+/// It sees its own crop of the same augmented person (same centre, rotation and flip; aspect fixed to its input)
+/// and its outputs are mapped into the student's keypoints and bins.
+/// </summary>
+public sealed class TeacherModel : IDisposable
+{
+    public string Name { get; }
+    public TopdownPoseEstimator Model { get; }
+    public KeypointSet KeypointSet { get; }
+    public (int Width, int Height) InputSize => Model.InputSize;
+    public TeacherOptions Options { get; }
+    /// <summary>Teacher index of each student keypoint, or -1 when the teacher does not know it.</summary>
+    public int[] TeacherIndexOfStudent { get; }
+
+    private TeacherModel(string name, TopdownPoseEstimator model, KeypointSet set, TeacherOptions options, KeypointSet studentSet)
+    {
+        Name = name;
+        Model = model;
+        KeypointSet = set;
+        Options = options;
+        TeacherIndexOfStudent = KeypointMapping.Between(set, studentSet).SourceIndexOfTarget;
+    }
+
+    public static TeacherModel Load(TeacherOptions t, TeacherRegistry registry, string repoRoot, KeypointSet studentSet, Device device)
+    {
+        string config, checkpoint;
+        string? sha = t.Sha256;
+        if (t.Config is not null && t.Checkpoint is not null)
+        {
+            config = t.Config;
+            checkpoint = t.Checkpoint;
+        }
+        else
+        {
+            var e = registry.Get(t.Name);
+            config = t.Config ?? (Path.IsPathRooted(e.Config) ? e.Config : Path.Combine(repoRoot, e.Config));
+            checkpoint = t.Checkpoint ?? registry.ResolveCheckpoint(e, repoRoot);
+            sha ??= e.Sha256;
+        }
+        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"teacher '{t.Name}': checkpoint not found: {checkpoint}", checkpoint);
+        if (sha is not null) TeacherRegistry.VerifySha256(checkpoint, sha, t.Name);
+        var mo = ConfigLoader.LoadModel(config);
+        var (model, set) = ModelFactory.Build(mo);
+        if (t.KeypointSet is not null && t.KeypointSet != set.Name)
+            throw new ArgumentException($"teacher '{t.Name}': keypoint_set '{t.KeypointSet}' differs from its config's '{set.Name}'");
+        if (t.InputSize is { Length: 2 } s && (s[0] != model.InputSize.Width || s[1] != model.InputSize.Height))
+            throw new ArgumentException($"teacher '{t.Name}': input_size [{s[0]}, {s[1]}] differs from its config's [{model.InputSize.Width}, {model.InputSize.Height}]");
+        var sd = WeightsLoader.Load(checkpoint, preferEma: true);
+        try
+        {
+            model.LoadStateDict(sd, strict: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"teacher '{t.Name}' ({checkpoint}): {e.Message}", e);
+        }
+        finally
+        {
+            foreach (var v in sd.Values) v.Dispose();
+        }
+        model.To(device);
+        model.Eval();
+        model.RequiresGrad_(false);
+        if (t.FoldBn) model.FoldBatchNorm();
+        return new TeacherModel(t.Name, model, set, t, studentSet);
+    }
+
+    /// <summary>
+    /// Runs the teacher on its crops and maps its distributions to the student's bins and keypoints.
+    /// </summary>
+    /// <param name="input">(B, 3, Ht, Wt) teacher crops.</param>
+    /// <param name="studentToTeacher">Per sample, the affine from student-crop pixels to teacher-crop pixels.</param>
+    public TeacherTargets Targets(Tensor input, IReadOnlyList<AffineMatrix> studentToTeacher, SimCCLabel studentCodec, double beta,
+        (long H, long W, int Stride)? studentFeatures = null)
+    {
+        long bsz = input.Size(0);
+        var ax = new float[bsz];
+        var bx = new float[bsz];
+        var ay = new float[bsz];
+        var by = new float[bsz];
+        for (int i = 0; i < bsz; i++)
+        {
+            var m = studentToTeacher[i];
+            // Same rotation for both crops: the map is axis-aligned (off-diagonal terms vanish up to rounding).
+            ax[i] = (float)m.M00;
+            bx[i] = (float)m.M02;
+            ay[i] = (float)m.M11;
+            by[i] = (float)m.M12;
+        }
+        Tensor probX, probY, inX, inY;
+        Tensor? feats = null;
+        var dev = input.Device;
+        using (var scope = torch.NewDisposeScope())
+        {
+            Tensor tpx, tpy;
+            double ratioT;
+            PoseOutputs outs;
+            using (Autograd.InferenceMode())
+            {
+                outs = Model.ForwardWithFeatures(input);
+                if (Model.Head is RTMCCHead)
+                {
+                    tpx = Functional.Softmax(outs["simcc_x"] * beta, -1);
+                    tpy = Functional.Softmax(outs["simcc_y"] * beta, -1);
+                    ratioT = ((SimCCLabel)Model.Codec).SplitRatio;
+                }
+                else if (Model.Head is HeatmapHead)
+                {
+                    // Heatmaps become x and y marginals of their positive part; one heatmap pixel spans 1 / ratio input pixels.
+                    var hm = outs["heatmaps"].ClampMin(0);
+                    var total = hm.Sum([2, 3], keepdim: true).ClampMin(1e-12);
+                    var p = hm / total;
+                    tpx = p.Sum(2);
+                    tpy = p.Sum(3);
+                    ratioT = (double)hm.Size(3) / InputSize.Width;
+                }
+                else
+                {
+                    throw new InvalidOperationException($"teacher '{Name}': logit distillation needs a SimCC or heatmap teacher, not {Model.Head.TypeName}");
+                }
+                // Leave inference mode with ordinary tensors: the student's loss keeps them for its backward pass.
+                tpx = tpx.Clone();
+                tpy = tpy.Clone();
+            }
+            var tA = torch.FromArray(ax, [bsz]).To(dev);
+            var tB = torch.FromArray(bx, [bsz]).To(dev);
+            var tAy = torch.FromArray(ay, [bsz]).To(dev);
+            var tBy = torch.FromArray(by, [bsz]).To(dev);
+            Tensor px, ix, py, iy;
+            using (Autograd.NoGrad())
+            {
+                (px, ix) = SimccTransfer.Map(tpx, tA, tB, studentCodec.XBins, studentCodec.SplitRatio, ratioT);
+                (py, iy) = SimccTransfer.Map(tpy, tAy, tBy, studentCodec.YBins, studentCodec.SplitRatio, ratioT);
+            }
+            // Teacher keypoints to the student's order; unknown ones get zeros and mask 0.
+            var idx = torch.FromArray(TeacherIndexOfStudent.Select(i => (long)Math.Max(i, 0)).ToArray(), [TeacherIndexOfStudent.Length]).To(dev);
+            var known = torch.FromArray(TeacherIndexOfStudent.Select(i => i >= 0 ? 1f : 0f).ToArray(), [1, TeacherIndexOfStudent.Length]).To(dev);
+            probX = (px.IndexSelect(1, idx) * known.Unsqueeze(-1)).MoveToOuterDisposeScope();
+            probY = (py.IndexSelect(1, idx) * known.Unsqueeze(-1)).MoveToOuterDisposeScope();
+            inX = (ix.IndexSelect(1, idx) * known).MoveToOuterDisposeScope();
+            inY = (iy.IndexSelect(1, idx) * known).MoveToOuterDisposeScope();
+            if (studentFeatures is { } sf)
+                feats = ResampleFeatures(outs.Features[^1], tA, tB, tAy, tBy, sf, Model.Backbone.OutStrides[^1]).MoveToOuterDisposeScope();
+            outs.Dispose();
+        }
+        using (inX)
+        using (inY)
+        {
+            var mask = inX.Ge(0.5).LogicalAnd(inY.Ge(0.5)).Float();
+            return new TeacherTargets { ProbX = probX, ProbY = probY, Mask = mask, Features = feats };
+        }
+    }
+
+    /// <summary>
+    /// Samples the teacher's feature map at the student's feature-cell centres (through the crop geometry), so both
+    /// maps describe the same image points. grid_sample reads outside the teacher view as zeros.
+    /// </summary>
+    private static Tensor ResampleFeatures(Tensor teacher, Tensor ax, Tensor bx, Tensor ay, Tensor by, (long H, long W, int Stride) s, int teacherStride)
+    {
+        using var scope = torch.NewDisposeScope();
+        long bsz = teacher.Size(0), th = teacher.Size(2), tw = teacher.Size(3);
+        var dev = teacher.Device;
+        Tensor Axis(long n, Tensor a, Tensor b, long tn)
+        {
+            var centres = (torch.Arange(0, n, 1, DType.Float32, dev) + 0.5) * s.Stride - 0.5;             // student crop px
+            var t = a.View(bsz, 1) * centres.View(1, n) + b.View(bsz, 1);                               // teacher crop px
+            var u = (t + 0.5) / teacherStride - 0.5;                                                    // teacher cells
+            return (u + 0.5) / tn * 2 - 1;                                                              // grid units
+        }
+        var gx = Axis(s.W, ax, bx, tw).View(bsz, 1, s.W, 1).Expand(bsz, s.H, s.W, 1);
+        var gy = Axis(s.H, ay, by, th).View(bsz, s.H, 1, 1).Expand(bsz, s.H, s.W, 1);
+        var grid = torch.Cat([gx, gy], 3);
+        using var t0 = teacher.Clone();
+        return Functional.GridSample(t0, grid, GridSampleMode.Bilinear, GridSamplePadding.Zeros, alignCorners: false).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => Model.Dispose();
+}
