@@ -48,10 +48,10 @@ public static class OnnxExporter
         graph.AddInput(InputName, TensorProto.Types.DataType.Float, batch, 3, h, w);
 
         var features = context.Emit(model.Backbone, "backbone", [InputName]);
-        var heads = context.Emit(model.Head, "head", features);
+        var heads = context.Emit(model.Head, "head", features).ToArray();
         var names = model.Head.OutputNames;
-        if (heads.Count != names.Length)
-            throw new OnnxExportException($"head ({model.Head.TypeName}) produced {heads.Count} outputs for its {names.Length} output names");
+        if (heads.Length != names.Length)
+            throw new OnnxExportException($"head ({model.Head.TypeName}) produced {heads.Length} outputs for its {names.Length} output names");
 
         var outputNames = new List<string>();
         long k = model.NumKeypoints;
@@ -59,7 +59,7 @@ public static class OnnxExporter
         bool replaceRaw = options.Decode && names.Contains(KeypointsName);
         for (int i = 0; i < names.Length && !replaceRaw; i++)
         {
-            graph.AddOutput(heads[i], names[i], TensorProto.Types.DataType.Float, OutputDims(model, names[i], batch));
+            heads[i] = graph.AddOutput(heads[i], names[i], TensorProto.Types.DataType.Float, OutputDims(model, names[i], batch));
             outputNames.Add(names[i]);
         }
         if (options.Decode)

@@ -58,8 +58,11 @@ public sealed class OnnxGraph
     /// Declares <paramref name="value"/> a graph output called <paramref name="name"/>: the producing node's output
     /// is renamed when possible, otherwise an Identity node copies it.
     /// </summary>
-    /// <remarks>Null <paramref name="dims"/> leaves the rank undeclared.</remarks>
-    public void AddOutput(string value, string name, TensorProto.Types.DataType type, OnnxDim[]? dims)
+    /// <remarks>
+    /// Null <paramref name="dims"/> leaves the rank undeclared. Returns <paramref name="name"/>, the value's name from
+    /// now on (later nodes must read the output under it).
+    /// </remarks>
+    public string AddOutput(string value, string name, TensorProto.Types.DataType type, OnnxDim[]? dims)
     {
         if (!_values.Contains(value)) throw new ArgumentException($"the graph has no value '{value}'");
         if (_graph.Output.Any(o => o.Name == name)) throw new ArgumentException($"the graph already has an output named '{name}'");
@@ -79,6 +82,7 @@ public sealed class OnnxGraph
             }
         }
         _graph.Output.Add(ValueInfo(name, type, dims));
+        return name;
     }
 
     private void Rename(string from, string to)
