@@ -17,6 +17,7 @@ public sealed class StudentExportFixture : IDisposable
 {
     public static readonly long[] Coco2 = [2, 3, 256, 192];
     public static readonly long[] Mpii2 = [2, 3, 256, 256];
+    public static readonly long[] Square1 = [1, 3, 256, 256];
 
     /// <summary>Keypoints of the unified student whose final-layer filters are zeroed, so their tokens and logits are exactly 0.</summary>
     public static readonly int[] SilentKeypoints = [3, 17];
@@ -49,6 +50,12 @@ public sealed class StudentExportFixture : IDisposable
         Models["vit-simple"] = PoseModels.Randomise(new TopdownPoseEstimator(
             new VisionTransformer(96, 2, 3, 192, (192, 256)), new HeatmapHead(96, 17, simpleUpsample: true),
             new MSRAHeatmap((192, 256), (48, 64), 2.0), PoseModels.CocoFlip));
+        // Position embedding trained for 256x192 (16 x 12 patches), exported at 256x256 (16 x 16 patches).
+        Models["vit-resized"] = PoseModels.Randomise(new TopdownPoseEstimator(
+            new VisionTransformer(96, 1, 3, 192, (192, 256)), new RegressionHead(96, 17),
+            new RegressionLabel((256, 256)), PoseModels.CocoFlip));
+        // A unit-scale embedding (instead of std 0.02) makes the outputs depend on it clearly.
+        using (Autograd.NoGrad()) ((VisionTransformer)Models["vit-resized"].Backbone).PosEmbed.Normal_(0, 1);
 
         var exports = new (string Name, string Model, OnnxExportOptions Options, float[] Input, long[] Shape)[]
         {
@@ -57,6 +64,7 @@ public sealed class StudentExportFixture : IDisposable
             ("regression", "regression", new OnnxExportOptions(), CocoInput, Coco2),
             ("regression-decode", "regression", new OnnxExportOptions { Decode = true }, CocoInput, Coco2),
             ("vit-simple", "vit-simple", new OnnxExportOptions { Opset = 13 }, CocoInput, Coco2),
+            ("vit-resized", "vit-resized", new OnnxExportOptions(), TestData.Take(MpiiInput, Mpii2, 1), Square1),
         };
         var requests = new List<OrtRequest>();
         foreach (var (name, model, options, input, shape) in exports)
@@ -144,5 +152,14 @@ public sealed class StudentExportTests(StudentExportFixture f) : IClassFixture<S
         Expect.Shape([2, 17, 64, 48], r["heatmaps"].Shape, "heatmaps");
         Assert.Single(f.Protos["vit-simple"].Graph.Node, n => n.OpType == "Resize");
         Expect.Close(f.Torch["vit-simple"]["heatmaps"], r["heatmaps"].Data, 1e-3, "heatmaps vs libtorch");
+    }
+
+    [Fact]
+    public void PositionEmbeddingIsResizedOnceForAnotherInputSize()
+    {
+        var pos = f.Protos["vit-resized"].Graph.Initializer.Single(t => t.Name.StartsWith("backbone.pos_embed", StringComparison.Ordinal));
+        Assert.Equal("backbone.pos_embed_resized", pos.Name);
+        Assert.Equal([1L, 16 * 16, 96], pos.Dims);
+        Expect.Close(f.Torch["vit-resized"]["keypoints"], f.Results["vit-resized"]["keypoints"].Data, 1e-4, "keypoints vs libtorch");
     }
 }

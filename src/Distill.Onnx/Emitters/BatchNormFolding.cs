@@ -3,44 +3,72 @@ using Distill.Torch.Nn;
 
 namespace Distill.Onnx.Emitters;
 
+/// <summary>Convolution weights with a BatchNorm folded in: (out-channel-scaled) weights of <see cref="WeightShape"/> and a bias.</summary>
+public sealed record FoldedConv(float[] Weight, long[] WeightShape, float[] Bias);
+
 /// <summary>
-/// Folded weights for a convolution followed by inference-mode BatchNorm, computed in float64 as new tensors so the
-/// model's own parameters never change: with s = gamma / sqrt(var + eps) per output channel, w' = w * s and
-/// b' = beta + (b - mean) * s.
+/// Folded weights for a convolution followed by inference-mode BatchNorm, computed in float64 into new arrays so
+/// the model's own parameters never change: with s = gamma / sqrt(var + eps) per output channel, w' = w * s and
+/// b' = beta + (b - mean) * s. Plain loops over copied values: a few hundred small tensor ops per model would cost
+/// more in dispatch than the arithmetic.
 /// </summary>
 public static class BatchNormFolding
 {
-    /// <summary>Folded (weight, bias) for a Conv2d (weights (out, in / groups, kh, kw)); the caller disposes both.</summary>
-    public static (Tensor Weight, Tensor Bias) Fold(Conv2d conv, BatchNorm2d bn)
+    /// <summary>Folds into a Conv2d, whose weights are (out, in / groups, kh, kw).</summary>
+    public static FoldedConv Fold(Conv2d conv, BatchNorm2d bn)
     {
         CheckChannels(conv.OutChannels, bn);
-        using var scope = torch.NewDisposeScope();
-        using var _ = Autograd.NoGrad();
-        var (s, shift) = ScaleAndShift(bn, conv.Bias);
-        var w = (conv.Weight.Double() * s.View(-1, 1, 1, 1)).Float();
-        return (w.MoveToOuterDisposeScope(), shift.Float().MoveToOuterDisposeScope());
+        var (scale, bias) = ScaleAndBias(bn, conv.Bias);
+        var w = Values(conv.Weight);
+        long perChannel = w.Length / conv.OutChannels;
+        var folded = new float[w.Length];
+        for (long i = 0; i < w.Length; i++) folded[i] = (float)(w[i] * scale[i / perChannel]);
+        return new FoldedConv(folded, conv.Weight.Shape, bias);
     }
 
     /// <summary>
-    /// Folded (weight, bias) for a ConvTranspose2d, whose weights are (in, out / groups, kh, kw): output channel
-    /// g * (out / groups) + j lives in group g, column j.
+    /// Folds into a ConvTranspose2d, whose weights are (in, out / groups, kh, kw): output channel
+    /// g * (out / groups) + j is column j of the rows of group g.
     /// </summary>
-    public static (Tensor Weight, Tensor Bias) Fold(ConvTranspose2d conv, BatchNorm2d bn)
+    public static FoldedConv Fold(ConvTranspose2d conv, BatchNorm2d bn)
     {
         CheckChannels(conv.OutChannels, bn);
-        using var scope = torch.NewDisposeScope();
-        using var _ = Autograd.NoGrad();
-        var (s, shift) = ScaleAndShift(bn, conv.Bias);
-        long g = conv.Groups, cin = conv.InChannels, cout = conv.OutChannels, k = conv.KernelSize;
-        var w = conv.Weight.Double().View(g, cin / g, cout / g, k, k) * s.View(g, 1, cout / g, 1, 1);
-        return (w.View(cin, cout / g, k, k).Float().MoveToOuterDisposeScope(), shift.Float().MoveToOuterDisposeScope());
+        var (scale, bias) = ScaleAndBias(bn, conv.Bias);
+        var w = Values(conv.Weight);
+        long groups = conv.Groups, outPerGroup = conv.OutChannels / groups, inPerGroup = conv.InChannels / groups;
+        long kernel = conv.KernelSize * conv.KernelSize;
+        var folded = new float[w.Length];
+        for (long i = 0; i < w.Length; i++)
+        {
+            long row = i / (outPerGroup * kernel), column = i / kernel % outPerGroup;
+            folded[i] = (float)(w[i] * scale[row / inPerGroup * outPerGroup + column]);
+        }
+        return new FoldedConv(folded, conv.Weight.Shape, bias);
     }
 
-    private static (Tensor Scale, Tensor Shift) ScaleAndShift(BatchNorm2d bn, Tensor? convBias)
+    private static (double[] Scale, float[] Bias) ScaleAndBias(BatchNorm2d bn, Tensor? convBias)
     {
-        var s = bn.Weight.Double() / (bn.RunningVar.Double() + bn.Eps).Sqrt();
-        var centred = convBias is null ? bn.RunningMean.Double().Neg() : convBias.Double() - bn.RunningMean.Double();
-        return (s, bn.Bias.Double() + centred * s);
+        var gamma = Values(bn.Weight);
+        var beta = Values(bn.Bias);
+        var mean = Values(bn.RunningMean);
+        var variance = Values(bn.RunningVar);
+        var b = convBias is null ? null : Values(convBias);
+        var scale = new double[gamma.Length];
+        var bias = new float[gamma.Length];
+        for (int c = 0; c < gamma.Length; c++)
+        {
+            scale[c] = gamma[c] / Math.Sqrt(variance[c] + bn.Eps);
+            bias[c] = (float)(beta[c] + ((b?[c] ?? 0.0) - mean[c]) * scale[c]);
+        }
+        return (scale, bias);
+    }
+
+    private static double[] Values(Tensor t)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = Autograd.NoGrad();
+        var copy = t.Detach().To(DType.Float64, Device.Cpu).Contiguous();
+        return copy.ToArray<double>();
     }
 
     private static void CheckChannels(long channels, BatchNorm2d bn)

@@ -11,7 +11,7 @@ public sealed class Conv2dEmitter : UnaryEmitter<Conv2d>
 public sealed class ConvTranspose2dEmitter : UnaryEmitter<ConvTranspose2d>
 {
     public override string Emit(OnnxEmitContext context, ConvTranspose2d module, string path, string input) =>
-        context.ConvTranspose(input, path, module.Weight, module.Bias, module);
+        context.ConvTranspose(module, path, input);
 }
 
 public sealed class BatchNorm2dEmitter : UnaryEmitter<BatchNorm2d>
@@ -37,14 +37,12 @@ public sealed class SequentialEmitter : UnaryEmitter<Sequential>
             var next = i + 1 < children.Count ? children[i + 1].Value as BatchNorm2d : null;
             if (context.Options.FoldBatchNorm && next is not null && child is Conv2d conv)
             {
-                var (w, b) = BatchNormFolding.Fold(conv, next);
-                using (w) using (b) x = context.Conv(x, childPath, w, b, conv);
+                x = context.Conv(x, childPath, BatchNormFolding.Fold(conv, next), conv);
                 i++;
             }
             else if (context.Options.FoldBatchNorm && next is not null && child is ConvTranspose2d deconv)
             {
-                var (w, b) = BatchNormFolding.Fold(deconv, next);
-                using (w) using (b) x = context.ConvTranspose(x, childPath, w, b, deconv);
+                x = context.ConvTranspose(x, childPath, BatchNormFolding.Fold(deconv, next), deconv);
                 i++;
             }
             else
@@ -85,8 +83,7 @@ public sealed class ConvModuleEmitter : UnaryEmitter<ConvModule>
         }
         else if (context.Options.FoldBatchNorm)
         {
-            var (w, b) = BatchNormFolding.Fold(module.Conv, module.Bn);
-            using (w) using (b) y = context.Conv(input, convPath, w, b, module.Conv);
+            y = context.Conv(input, convPath, BatchNormFolding.Fold(module.Conv, module.Bn), module.Conv);
         }
         else
         {

@@ -85,13 +85,19 @@ public sealed class OnnxEmitContext(OnnxGraph graph, OnnxExportOptions options, 
         return m.Bias is null ? y : Add(y, Graph.AddInitializer(Child(path, "bias"), m.Bias), path);
     }
 
-    public string Conv(Conv2d conv, string path, string x) => Conv(x, path, conv.Weight, conv.Bias, conv);
+    public string Conv(Conv2d conv, string path, string x) =>
+        Conv(x, path, Graph.AddInitializer(Child(path, "weight"), conv.Weight),
+            conv.Bias is null ? null : Graph.AddInitializer(Child(path, "bias"), conv.Bias), conv);
 
-    /// <summary>A Conv node with <paramref name="conv"/>'s geometry and the given (possibly folded) weights.</summary>
-    public string Conv(string x, string path, Tensor weight, Tensor? bias, Conv2d conv)
+    /// <summary>A Conv node with <paramref name="conv"/>'s geometry and BatchNorm-folded weights.</summary>
+    public string Conv(string x, string path, FoldedConv folded, Conv2d conv) =>
+        Conv(x, path, Graph.AddInitializer(Child(path, "weight"), folded.Weight, folded.WeightShape),
+            Graph.AddInitializer(Child(path, "bias"), folded.Bias, folded.Bias.Length), conv);
+
+    private string Conv(string x, string path, string weight, string? bias, Conv2d conv)
     {
-        var inputs = new List<string> { x, Graph.AddInitializer(Child(path, "weight"), weight) };
-        if (bias is not null) inputs.Add(Graph.AddInitializer(Child(path, "bias"), bias));
+        var inputs = new List<string> { x, weight };
+        if (bias is not null) inputs.Add(bias);
         return Graph.Node("Conv", path, inputs,
             OnnxAttribute.Ints("kernel_shape", conv.KernelSize.H, conv.KernelSize.W),
             OnnxAttribute.Ints("strides", conv.Stride.H, conv.Stride.W),
@@ -100,11 +106,20 @@ public sealed class OnnxEmitContext(OnnxGraph graph, OnnxExportOptions options, 
             OnnxAttribute.Int("group", conv.Groups));
     }
 
-    /// <summary>A ConvTranspose node; ONNX and PyTorch share the (in, out / groups, kh, kw) weight layout and output size rule.</summary>
-    public string ConvTranspose(string x, string path, Tensor weight, Tensor? bias, ConvTranspose2d conv)
+    public string ConvTranspose(ConvTranspose2d conv, string path, string x) =>
+        ConvTranspose(x, path, Graph.AddInitializer(Child(path, "weight"), conv.Weight),
+            conv.Bias is null ? null : Graph.AddInitializer(Child(path, "bias"), conv.Bias), conv);
+
+    /// <summary>A ConvTranspose node with BatchNorm-folded weights.</summary>
+    public string ConvTranspose(string x, string path, FoldedConv folded, ConvTranspose2d conv) =>
+        ConvTranspose(x, path, Graph.AddInitializer(Child(path, "weight"), folded.Weight, folded.WeightShape),
+            Graph.AddInitializer(Child(path, "bias"), folded.Bias, folded.Bias.Length), conv);
+
+    /// <summary>ONNX and PyTorch share the (in, out / groups, kh, kw) weight layout and the output size rule.</summary>
+    private string ConvTranspose(string x, string path, string weight, string? bias, ConvTranspose2d conv)
     {
-        var inputs = new List<string> { x, Graph.AddInitializer(Child(path, "weight"), weight) };
-        if (bias is not null) inputs.Add(Graph.AddInitializer(Child(path, "bias"), bias));
+        var inputs = new List<string> { x, weight };
+        if (bias is not null) inputs.Add(bias);
         return Graph.Node("ConvTranspose", path, inputs,
             OnnxAttribute.Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
             OnnxAttribute.Ints("strides", conv.Stride.H, conv.Stride.W),

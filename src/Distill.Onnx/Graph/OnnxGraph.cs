@@ -162,8 +162,7 @@ public sealed class OnnxGraph
         var names = new string[outputs];
         for (int i = 0; i < outputs; i++)
         {
-            names[i] = outputs == 1 ? nodeName + ":out" : UniqueName(nodeName + ":out" + i.ToString(CultureInfo.InvariantCulture));
-            if (outputs == 1) names[i] = UniqueName(names[i]);
+            names[i] = UniqueName(nodeName + ":out" + (outputs == 1 ? "" : i.ToString(CultureInfo.InvariantCulture)));
             node.Output.Add(names[i]);
             _values.Add(names[i]);
             _producers[names[i]] = node;
