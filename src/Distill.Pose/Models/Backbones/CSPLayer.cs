@@ -14,6 +14,12 @@ public sealed class CSPLayer : Module<Tensor, Tensor>
     private readonly Sequential _blocks;
     private readonly ChannelAttention? _attention;
 
+    public ConvModule MainConv => _main;
+    public ConvModule ShortConv => _short;
+    public ConvModule FinalConv => _final;
+    public Sequential Blocks => _blocks;
+    public ChannelAttention? Attention => _attention;
+
     public CSPLayer(long cin, long cout, int numBlocks, bool addIdentity, bool channelAttention, double expandRatio = 0.5,
         double bnEps = 1e-5, double bnMomentum = 0.1)
     {

@@ -21,6 +21,10 @@ public sealed class CSPNeXt : Backbone
     private readonly int[] _outIndices;
     private readonly long[] _channels;
 
+    public Sequential Stem => _stem;
+    public IReadOnlyList<Sequential> Stages => _stages;
+    public IReadOnlyList<int> OutIndices => _outIndices;
+
     public override long[] OutChannels => _outIndices.Select(i => _channels[i]).ToArray();
 
     public override int[] OutStrides => _outIndices.Select(i => 2 << i).ToArray();

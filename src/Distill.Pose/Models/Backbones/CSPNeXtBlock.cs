@@ -11,6 +11,12 @@ public sealed class CSPNeXtBlock : Module<Tensor, Tensor>
     private readonly DepthwiseSeparableConvModule _conv2;
     private readonly bool _addIdentity;
 
+    public ConvModule Conv1 => _conv1;
+    public DepthwiseSeparableConvModule Conv2 => _conv2;
+
+    /// <summary>Whether the block adds its input to its output (enabled and shapes allow it).</summary>
+    public bool AddIdentity => _addIdentity;
+
     public CSPNeXtBlock(long cin, long cout, double expansion, bool addIdentity, long kernel = 5, double bnEps = 1e-5, double bnMomentum = 0.1)
     {
         long hidden = (long)(cout * expansion);

@@ -10,6 +10,12 @@ public sealed class SPPBottleneck : Module<Tensor, Tensor>
     private static readonly long[] Kernels = [5, 9, 13];
     private readonly ConvModule _conv1, _conv2;
 
+    public ConvModule Conv1 => _conv1;
+    public ConvModule Conv2 => _conv2;
+
+    /// <summary>Kernel sizes of the stride-1 max pools, in concatenation order (after the unpooled branch).</summary>
+    public IReadOnlyList<long> PoolKernelSizes => Kernels;
+
     public SPPBottleneck(long cin, long cout, double bnEps = 1e-5, double bnMomentum = 0.1)
     {
         long mid = cin / 2;

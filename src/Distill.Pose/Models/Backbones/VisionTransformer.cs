@@ -10,6 +10,14 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>
     private readonly long _heads, _dims;
     private readonly double _scale;
 
+    public Linear Qkv => _qkv;
+    public Linear Proj => _proj;
+    public long NumHeads => _heads;
+    public long EmbedDims => _dims;
+
+    /// <summary>The attention logit scale, head_dims^-0.5.</summary>
+    public double Scale => _scale;
+
     public MultiheadAttention(long dims, long heads, bool qkvBias = true)
     {
         if (dims % heads != 0) throw new ArgumentException($"embed dims {dims} not divisible by {heads} heads");
@@ -40,6 +48,9 @@ public sealed class FFN : Module<Tensor, Tensor>
 {
     private readonly Linear _fc1, _fc2;
 
+    public Linear Fc1 => _fc1;
+    public Linear Fc2 => _fc2;
+
     public FFN(long dims, long hidden)
     {
         var first = new Sequential(new Linear(dims, hidden), new GELU());
@@ -64,6 +75,11 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     private readonly MultiheadAttention _attn;
     private readonly FFN _ffn;
     private readonly DropPath _dropPath;
+
+    public LayerNorm Ln1 => _ln1;
+    public MultiheadAttention Attn => _attn;
+    public LayerNorm Ln2 => _ln2;
+    public FFN Ffn => _ffn;
 
     public TransformerEncoderLayer(long dims, long heads, long ffnDims, bool qkvBias, double dropPath, double lnEps)
     {
@@ -97,6 +113,21 @@ public sealed class VisionTransformer : Backbone
     private readonly LayerNorm _ln1;
     private readonly long _dims;
     private readonly long _patch, _pad;
+
+    /// <summary>The patch embedding convolution (patch_embed.projection).</summary>
+    public Conv2d Projection => _proj;
+
+    /// <summary>The learned (1, PosGrid.H * PosGrid.W, EmbedDims) position embedding.</summary>
+    public Tensor PosEmbed => _posEmbed;
+
+    public IReadOnlyList<TransformerEncoderLayer> Layers => _layers;
+
+    /// <summary>The final LayerNorm.</summary>
+    public LayerNorm Ln1 => _ln1;
+
+    public long EmbedDims => _dims;
+    public long PatchSize => _patch;
+    public long PatchPadding => _pad;
 
     /// <summary>Patch grid the position embedding was built for (h, w).</summary>
     public (long H, long W) PosGrid { get; }

@@ -17,6 +17,17 @@ public sealed class HeatmapHead : PoseHead
     private readonly Conv2d _final;
     private readonly bool _simpleUpsample;
 
+    /// <summary>[ConvTranspose2d, BatchNorm2d, ReLU] per upsampling stage (may be empty).</summary>
+    public Sequential DeconvLayers => _deconv;
+
+    /// <summary>[Conv2d, BatchNorm2d, ReLU] per extra conv stage (may be empty).</summary>
+    public Sequential ConvLayers => _conv;
+
+    public Conv2d FinalLayer => _final;
+
+    /// <summary>Whether the input is first upsampled x4 bilinearly and passed through ReLU (the "simple" decoder).</summary>
+    public bool SimpleUpsample => _simpleUpsample;
+
     public override long NumKeypoints { get; }
     public override string[] OutputNames => ["heatmaps"];
 

@@ -20,6 +20,23 @@ public sealed class RTMCCBlock : Module<Tensor, Tensor>
     private readonly DropPath? _dropPath;
     private readonly double _dropout;
 
+    /// <summary>Width of u and v, token dims x expansion factor.</summary>
+    public long ExpandedDims => _e;
+
+    /// <summary>Width of the shared base from which q and k are made.</summary>
+    public long S => _s;
+
+    /// <summary>Per-row scale (2, s) turning the base into q (row 0) and k (row 1).</summary>
+    public Tensor Gamma => _gamma;
+
+    /// <summary>Per-row offset (2, s) for q (row 0) and k (row 1).</summary>
+    public Tensor Beta => _beta;
+
+    public Linear O => _o;
+    public Linear Uv => _uv;
+    public ScaleNorm Ln => _ln;
+    public ChannelScale? ResScale => _resScale;
+
     public RTMCCBlock(long tokenDims, long outDims, long s = 128, double expansionFactor = 2, double dropoutRate = 0,
         double dropPath = 0, double eps = 1e-5)
     {

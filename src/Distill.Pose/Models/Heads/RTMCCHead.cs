@@ -17,6 +17,15 @@ public sealed class RTMCCHead : PoseHead
     private readonly RTMCCBlock _gau;
     private readonly Linear _clsX, _clsY;
 
+    public Conv2d FinalLayer => _final;
+
+    /// <summary>ScaleNorm then Linear, from flattened maps to hidden tokens.</summary>
+    public Sequential Mlp => _mlp;
+
+    public RTMCCBlock Gau => _gau;
+    public Linear ClsX => _clsX;
+    public Linear ClsY => _clsY;
+
     public override long NumKeypoints { get; }
     public override string[] OutputNames => ["simcc_x", "simcc_y"];
     public long BinsX { get; }

@@ -14,6 +14,8 @@ public sealed class RegressionHead : PoseHead
 {
     private readonly Linear _fc;
 
+    public Linear Fc => _fc;
+
     public override long NumKeypoints { get; }
     public long NumPersons { get; }
     public override string[] OutputNames => ["keypoints"];
