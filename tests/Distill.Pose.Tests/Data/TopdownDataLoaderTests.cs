@@ -120,9 +120,23 @@ public class TopdownDataLoaderTests
         Assert.True(one[0]["input"].AsSpan(plane, plane).SequenceEqual(one[0]["input"].AsSpan(3 * plane, plane)));
     }
 
+    [Fact]
+    public void LoadOnTheCallingThreadMatchesTheWorkers()
+    {
+        var samples = DotSamples(3);
+        using var loader = new TopdownDataLoader(samples, DotPipeline(), TopdownAugmentation.RtmposeStage1,
+            new TopdownLoaderOptions { Seed = 77, Loader = new DataLoaderOptions { BatchSize = 3, Workers = 2 } });
+        using var batch = loader.Epoch(4, [2, 0, 1]).Single().Value;
+        var direct = loader.Load(0, 4);
+        var batched = batch.Input.ToArray<float>().AsSpan(direct.Input.Length, direct.Input.Length);
+        Assert.True(batched.SequenceEqual(direct.Input));
+        Assert.Equal(direct.Geometry, batch.Samples[1].Geometry);
+    }
+
     private static byte[] Bytes(Tensor t)
     {
-        var f = t.Contiguous().ToArray<float>();
+        using var contiguous = t.Contiguous();
+        var f = contiguous.ToArray<float>();
         var bytes = new byte[f.Length * 4];
         Buffer.BlockCopy(f, 0, bytes, 0, bytes.Length);
         return bytes;
