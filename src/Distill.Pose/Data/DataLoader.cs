@@ -10,9 +10,9 @@ namespace Distill.Pose.Data;
 /// </summary>
 /// <remarks>
 /// Batches come out in order whatever the thread count, so results are deterministic when <c>load</c> depends only on
-/// (index, epoch). Workers pull positions from a channel that the consumer fills, one batch
-/// per batch taken, so at most <see cref="DataLoaderOptions.PrefetchBatches"/> batches run ahead of it. The worker that finishes a
-/// batch's last item collates it. A failure surfaces on the consumer, when it reaches the failing batch, as a
+/// (index, epoch). Workers pull positions from a channel that the consumer fills, one batch per batch taken, so at
+/// most <see cref="DataLoaderOptions.PrefetchBatches"/> batches run ahead of it. The worker that finishes a batch's
+/// last item collates it. A failure surfaces on the consumer, when it reaches the failing batch, as a
 /// <see cref="DataLoaderException"/> naming the sample. Ending the enumeration early (break, exception,
 /// cancellation) or disposing the loader stops the workers; batches that were collated but never handed out are
 /// disposed when <typeparamref name="TBatch"/> is <see cref="IDisposable"/>.
@@ -103,7 +103,7 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
         // Synchronous continuations let a write wake a blocked worker directly, without a thread-pool hop: loader
         // threads must keep running when the pool is busy or starved.
         private readonly Channel<int> _positions = Channel.CreateUnbounded<int>(
-            new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
+            new UnboundedChannelOptions { AllowSynchronousContinuations = true });
         private readonly TaskCompletionSource<TBatch>[] _batches;
         private readonly TItem[]?[] _items;
         private readonly int[] _remaining;
