@@ -10,9 +10,9 @@ namespace Distill.Pose.Data;
 /// </summary>
 /// <remarks>
 /// Batches come out in order whatever the thread count, so results are deterministic when <c>load</c> depends only on
-/// (index, epoch). Workers pull positions from a channel; a dispatcher lets at most
-/// <see cref="DataLoaderOptions.PrefetchBatches"/> batches run ahead of the consumer. The worker that finishes a
-/// batch's last item collates it. A failure surfaces on the consumer, when it reaches the failing batch, as a
+/// (index, epoch). Workers pull positions from a channel that the consumer fills, one batch per batch taken, so at
+/// most <see cref="DataLoaderOptions.PrefetchBatches"/> batches run ahead of it. The worker that finishes a batch's
+/// last item collates it. A failure surfaces on the consumer, when it reaches the failing batch, as a
 /// <see cref="DataLoaderException"/> naming the sample. Ending the enumeration early (break, exception,
 /// cancellation) or disposing the loader stops the workers; batches that were collated but never handed out are
 /// disposed when <typeparamref name="TBatch"/> is <see cref="IDisposable"/>.
@@ -100,14 +100,16 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
         private readonly int[] _order;
         private readonly int _batchSize;
         private readonly CancellationTokenSource _cts;
-        private readonly SemaphoreSlim _credits;
-        private readonly Channel<int> _positions = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleWriter = true });
+        // Synchronous continuations let a write wake a blocked worker directly, without a thread-pool hop: loader
+        // threads must keep running when the pool is busy or starved.
+        private readonly Channel<int> _positions = Channel.CreateUnbounded<int>(
+            new UnboundedChannelOptions { AllowSynchronousContinuations = true });
         private readonly TaskCompletionSource<TBatch>[] _batches;
         private readonly TItem[]?[] _items;
         private readonly int[] _remaining;
         private readonly int[] _claimed;  // 0 pending, 1 handed to the consumer, 2 reclaimed by Dispose
         private readonly List<Thread> _threads = [];
-        private Task? _dispatcher;
+        private int _dispatched;  // batches whose positions have been queued
         private int _disposed;
 
         public EpochRun(DataLoader<TItem, TBatch> owner, int epoch, int[] order, CancellationToken cancellationToken)
@@ -118,7 +120,6 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
             _batchSize = owner.Options.BatchSize;
             BatchCount = owner.BatchCount(order.Length);
             _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _credits = new SemaphoreSlim(owner.Options.PrefetchBatches);
             _batches = new TaskCompletionSource<TBatch>[BatchCount];
             _items = new TItem[]?[BatchCount];
             _remaining = new int[BatchCount];
@@ -134,10 +135,11 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
 
         public int BatchCount { get; }
 
+        /// <summary>Queues the first batches and starts the workers; called on the consumer thread.</summary>
         public void Start()
         {
             if (BatchCount == 0) return;
-            _dispatcher = Task.Run(DispatchAsync);
+            while (_dispatched < Math.Min(BatchCount, _owner.Options.PrefetchBatches)) Dispatch();
             int workers = Math.Min(_owner.Options.Workers, _order.Length);
             for (int i = 0; i < workers; i++)
             {
@@ -147,25 +149,14 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
             }
         }
 
-        private async Task DispatchAsync()
+        /// <summary>Queues the positions of the next batch. Only the consumer thread dispatches, which bounds the
+        /// work ahead of it to the prefetch depth.</summary>
+        private void Dispatch()
         {
-            var token = _cts.Token;
-            try
-            {
-                for (int b = 0; b < BatchCount; b++)
-                {
-                    await _credits.WaitAsync(token).ConfigureAwait(false);
-                    int end = b * _batchSize + _items[b]!.Length;
-                    for (int p = b * _batchSize; p < end; p++) _positions.Writer.TryWrite(p);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            finally
-            {
-                _positions.Writer.TryComplete();
-            }
+            int b = _dispatched++;
+            int end = Math.Min((b + 1) * _batchSize, _order.Length);
+            for (int p = b * _batchSize; p < end; p++) _positions.Writer.TryWrite(p);
+            if (_dispatched == BatchCount) _positions.Writer.TryComplete();
         }
 
         private void WorkerLoop()
@@ -243,26 +234,24 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
         {
             var task = _batches[b].Task;
             var watch = Stopwatch.StartNew();
-            TBatch batch;
             try
             {
-                batch = task.IsCompleted ? task.GetAwaiter().GetResult() : task.WaitAsync(_cts.Token).GetAwaiter().GetResult();
+                // A plain blocking wait: completion signals it directly, with no thread-pool continuation.
+                task.Wait(_cts.Token);
+            }
+            catch (AggregateException)
+            {
+                // Rethrown unwrapped below.
             }
             finally
             {
                 watch.Stop();
             }
+            var batch = task.GetAwaiter().GetResult();
             // Handed out: from now on the consumer owns it, so Dispose must not touch it.
             if (Interlocked.CompareExchange(ref _claimed[b], 1, 0) != 0)
                 throw new ObjectDisposedException(nameof(DataLoader<TItem, TBatch>), "the data loader was stopped while the batch was taken");
-            try
-            {
-                _credits.Release();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Stopped concurrently from another thread; the batch still belongs to the consumer.
-            }
+            if (_dispatched < BatchCount && Volatile.Read(ref _disposed) == 0) Dispatch();
             return new LoadedBatch<TBatch>(b, batch, watch.Elapsed);
         }
 
@@ -277,13 +266,6 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
             _cts.Cancel();
             _positions.Writer.TryComplete();
             foreach (var thread in _threads) thread.Join();
-            try
-            {
-                _dispatcher?.GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException)
-            {
-            }
             // Workers have stopped: anything still completed here was never handed out.
             for (int b = 0; b < BatchCount; b++)
             {
@@ -293,7 +275,6 @@ public sealed class DataLoader<TItem, TBatch> : IDisposable
                     DisposeBatch(slot.Task.Result);
             }
             _cts.Dispose();
-            _credits.Dispose();
         }
     }
 }
