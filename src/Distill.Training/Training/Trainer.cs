@@ -234,7 +234,8 @@ public sealed class Trainer : IDisposable
             int counted = 0;
             double dataWait = 0;
             _model.Train();
-            foreach (var loaded in _data.Epoch(epoch, batchIndex, ct))
+            // The loader is never cancelled mid-batch: a stop request ends the epoch after the current step.
+            foreach (var loaded in _data.Epoch(epoch, batchIndex, CancellationToken.None))
             {
                 using var batch = loaded.Value;
                 dataWait += loaded.DataWait.TotalSeconds;
@@ -337,7 +338,7 @@ public sealed class Trainer : IDisposable
             bool last = epoch + 1 == _o.Train.MaxEpochs;
             if ((epoch + 1) % _o.Train.ValInterval == 0 || last)
             {
-                lastMetrics = Validate(state.Iteration, epoch + 1, ct);
+                lastMetrics = Validate(state.Iteration, epoch + 1, CancellationToken.None);
                 var key = _o.Evaluation.BestMetric;
                 if (lastMetrics.TryGetValue(key, out var value) && double.IsFinite(value) &&
                     (state.BestMetric is null || (_o.Evaluation.Rule == CompareRule.Greater ? value > state.BestMetric : value < state.BestMetric)))
@@ -360,6 +361,7 @@ public sealed class Trainer : IDisposable
             _tb?.Flush();
         }
         double wall = wallBefore + sw.Elapsed.TotalSeconds;
+        WriteSummary(state, lastMetrics, wall, images / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
         return new TrainingResult(WorkDir, !stopped, state.Epoch, state.Iteration, wall, images / Math.Max(1e-9, sw.Elapsed.TotalSeconds),
             lastMetrics, best, lastPath);
     }
@@ -420,6 +422,29 @@ public sealed class Trainer : IDisposable
         {
             throw new TrainingException($"cannot write checkpoint {path} ({e.Message}); is the disk full? The last good checkpoint is kept.", e);
         }
+    }
+
+    /// <summary>summary.json: what `distill report` tabulates for this run.</summary>
+    private void WriteSummary(TrainingState state, Dictionary<string, double> metrics, double wall, double ips)
+    {
+        var b = _o.Model.Backbone;
+        var summary = new Dictionary<string, object?>
+        {
+            ["name"] = _o.Name,
+            ["config"] = _request.ConfigPath,
+            ["student"] = $"{b.Type}({(b.Type == BackboneType.CSPNeXt ? $"d{b.DeepenFactor} w{b.WidenFactor}" : b.Arch ?? "custom")}) + {_o.Model.Head.Type} " +
+                $"{_set.Name} {_o.Model.InputSize[0]}x{_o.Model.InputSize[1]}",
+            ["teachers"] = _o.Teachers.Select(t => t.Name).ToList(),
+            ["epochs"] = state.Epoch,
+            ["iterations"] = state.Iteration,
+            ["metrics"] = metrics,
+            ["img_per_s"] = ips,
+            ["wall_s"] = wall,
+            ["best_metric"] = state.BestMetricName,
+            ["best_value"] = state.BestMetric,
+        };
+        File.WriteAllText(Path.Combine(WorkDir, "summary.json"),
+            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     private void PruneCheckpoints()

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Distill.Torch;
+using Distill.Training.Checkpoints;
+using Distill.Training.Config;
+using Distill.Training.Evaluation;
+using Distill.Training.Models;
+using Distill.Training.Training;
+
+namespace Distill.Cli.Commands;
+
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var config = CommonOptions.Config();
+        var set = CommonOptions.Set();
+        var checkpoint = CommonOptions.Checkpoint(required: true);
+        var noFlip = new Option<bool>("--no-flip-test") { Description = "Evaluate without the flip test." };
+        var cmd = new Command("eval", "Evaluate a checkpoint on every validation split of an experiment.") { config, set, checkpoint, noFlip };
+        cmd.SetAction(r =>
+        {
+            var metrics = Run(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(checkpoint)!, !r.GetValue(noFlip));
+            Console.WriteLine("| metric | value |");
+            Console.WriteLine("|---|---|");
+            foreach (var (k, v) in metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) Console.WriteLine($"| {k} | {v:F4} |");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Dictionary<string, double> Run(string configPath, IReadOnlyList<string> overrides, string checkpoint, bool flip)
+    {
+        var o = ConfigLoader.LoadExperiment(configPath, overrides);
+        torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        var device = Device.Parse(o.Device);
+        var (model, set) = ModelFactory.Build(o.Model, o.Losses);
+        using (model)
+        {
+            var sd = WeightsLoader.Load(Path.GetFullPath(checkpoint));
+            try { model.LoadStateDict(sd, strict: true); }
+            finally { foreach (var t in sd.Values) t.Dispose(); }
+            model.To(device);
+            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true)).ToList();
+            return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flip, o.Data.NumWorkers);
+        }
+    }
+}
