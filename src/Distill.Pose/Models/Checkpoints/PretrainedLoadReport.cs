@@ -43,6 +43,7 @@ public sealed record PretrainedLoadReport
     /// <summary>"backbone." for a whole pose model, "" when the model is the backbone itself.</summary>
     public required string BackbonePrefix { get; init; }
 
+    /// <summary>A printable summary: one section per kind of key that did not load, each key on its own line.</summary>
     public override string ToString()
     {
         var sb = new StringBuilder();
@@ -60,10 +61,14 @@ public sealed record PretrainedLoadReport
         return sb.ToString().TrimEnd();
     }
 
+    /// <summary>Lines printed per section; the properties hold the full lists.</summary>
+    public const int MaxListed = 40;
+
     private static void List(string title, IReadOnlyList<string> items, StringBuilder sb)
     {
         if (items.Count == 0) return;
         sb.AppendLine($"  {title} ({items.Count}):");
-        foreach (var i in items) sb.AppendLine("    " + i);
+        foreach (var i in items.Take(MaxListed)) sb.AppendLine("    " + i);
+        if (items.Count > MaxListed) sb.AppendLine($"    ... and {items.Count - MaxListed} more");
     }
 }
