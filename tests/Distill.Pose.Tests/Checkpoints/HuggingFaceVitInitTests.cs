@@ -35,6 +35,7 @@ public class HuggingFaceVitInitTests
         Assert.Equal(headBefore.Keys.Order(), report.MissingKeys.Order());
         foreach (var (k, t) in Head(model)) Assert.Equal(0, MaxDiff(headBefore[k], t));
         Assert.Contains(report.Notes, n => n.Contains("1E-12") && n.Contains("1E-06"));
+        Assert.Contains(report.Notes, n => n.Contains("pads the input by 2x2 pixels"));
 
         var sd = model.StateDict().ToDictionary();
         for (int i = 0; i < Layers; i++)

@@ -114,6 +114,10 @@ public static partial class HuggingFaceVitInit
                 parts.Select(p => p!).ToArray());
         if (qkv.Count > 0)
             builder.Note("query, key and value projections were fused into qkv (concatenated along the output dimension)");
+        var padding = target?.NamedModules().Select(m => m.Module).OfType<PatchEmbed>().First().Projection.Padding;
+        if (padding is { } pad && pad != (0, 0))
+            builder.Note($"the model's patch embedding pads the input by {pad.H}x{pad.W} pixels and the Hugging Face one " +
+                "does not: the same weights see patches shifted by the padding, which fine-tuning absorbs");
         var eps = target?.NamedModules().Select(m => m.Module).OfType<LayerNorm>().FirstOrDefault()?.Eps;
         builder.Note($"Hugging Face ViT LayerNorms use eps {LayerNormEps:G}; the model keeps its own" +
             (eps is { } e ? $" ({e:G})" : "") + ", so outputs differ slightly from the original network");
