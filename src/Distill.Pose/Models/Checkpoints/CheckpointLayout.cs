@@ -1,0 +1,20 @@
+namespace Distill.Pose.Models.Checkpoints;
+
+/// <summary>Naming scheme of a checkpoint's state dict, as recognised by <see cref="KeyMaps.Detect"/>.</summary>
+public enum CheckpointLayout
+{
+    /// <summary>None of the known layouts.</summary>
+    Unknown,
+
+    /// <summary>mmpose 1.x names (backbone.*, head.*), which are also Distill's own.</summary>
+    Mmpose,
+
+    /// <summary>
+    /// The ViTPose authors' layout (mmpose 0.x based): backbone.blocks.N.*, backbone.last_norm, backbone.patch_embed.proj,
+    /// a position embedding with a cls slot, and keypoint_head.*.
+    /// </summary>
+    OriginalViTPose,
+
+    /// <summary>A Hugging Face transformers ViT: [vit.]embeddings.*, [vit.]encoder.layer.N.*, [vit.]layernorm.</summary>
+    HuggingFaceViT,
+}
