@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distill.Cli.Bench;
+using Distill.Cli.Commands;
 
 namespace Distill.Cli;
 
@@ -8,6 +9,13 @@ internal static class Verbs
 {
     public static IEnumerable<Command> All()
     {
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
+        yield return DemoCommand.Create();
+        yield return SynthCommand.Create();
+        yield return ExportCommand.Create();
+        yield return PredictCommand.Create();
+        yield return ReportCommand.Create();
         yield return BenchCommand.Create();
     }
 }
