@@ -32,8 +32,8 @@ public static class SimccTransfer
         var idx1 = idx0 + 1;
         var valid0 = idx0.Ge(0).LogicalAnd(idx0.Lt(tb)).Unsqueeze(1).Float();
         var valid1 = idx1.Ge(0).LogicalAnd(idx1.Lt(tb)).Unsqueeze(1).Float();
-        var g0 = teacherProb.Gather(2, idx0.Clamp(0, tb - 1).Unsqueeze(1).Expand(bsz, k, studentBins));
-        var g1 = teacherProb.Gather(2, idx1.Clamp(0, tb - 1).Unsqueeze(1).Expand(bsz, k, studentBins));
+        var g0 = teacherProb.Gather(2, idx0.Clamp(0, tb - 1).Long().Unsqueeze(1).Expand(bsz, k, studentBins));
+        var g1 = teacherProb.Gather(2, idx1.Clamp(0, tb - 1).Long().Unsqueeze(1).Expand(bsz, k, studentBins));
         var dens = g0 * valid0 * (1 - frac) + g1 * valid1 * frac;
         var mass = dens.Sum(2, keepdim: true);
         var prob = dens / mass.ClampMin(1e-12);

@@ -20,7 +20,9 @@ public sealed class ScaleNorm : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor x)
     {
         using var n = x.Norm(2, [-1], keepdim: true);
-        using var s = n.Mul_(Scale).Clamp_(Eps);
+        // Out of place: the norm's backward needs its own output unchanged.
+        using var scaled = n * Scale;
+        using var s = scaled.ClampMin(Eps);
         using var d = x / s;
         return d * G;
     }
