@@ -34,7 +34,7 @@ public sealed class RunDirectory : IDisposable
             catch (IOException) when (File.Exists(lockPath))
             {
                 int owner = ReadPid(lockPath);
-                if (owner > 0 && owner != Environment.ProcessId && IsAlive(owner))
+                if (owner > 0 && IsAlive(owner))
                     throw new TrainingException($"{path} is in use by another run (process {owner}, lock file {lockPath})");
                 File.Delete(lockPath); // stale: its process is gone
             }
