@@ -22,7 +22,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var images = new Option<int>("--images") { Description = "Synthetic images per source.", DefaultValueFactory = _ => 1800 };
+        var images = new Option<int>("--images") { Description = "Synthetic images per source.", DefaultValueFactory = _ => 1000 };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs per run (default: the demo configs')." };
         var cmd = new Command("demo", "Run the whole pipeline on synthetic data: teachers, KD student, baseline, evaluation, ONNX export, report.")
         {
@@ -123,9 +123,7 @@ internal static class DemoCommand
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {
-                var sd = WeightsLoader.Load(results.First(x => x.Name == "student_kd").Result.LastCheckpoint);
-                try { model.LoadStateDict(sd, strict: true); }
-                finally { foreach (var t in sd.Values) t.Dispose(); }
+                WeightsLoader.LoadInto(model, results.First(x => x.Name == "student_kd").Result.LastCheckpoint);
                 model.Eval();
                 OnnxExporter.ExportToFile(model, onnxPath, new OnnxExportOptions
                 {

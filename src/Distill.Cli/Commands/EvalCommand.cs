@@ -36,9 +36,7 @@ internal static class EvalCommand
         var (model, set) = ModelFactory.Build(o.Model, o.Losses);
         using (model)
         {
-            var sd = WeightsLoader.Load(Path.GetFullPath(checkpoint));
-            try { model.LoadStateDict(sd, strict: true); }
-            finally { foreach (var t in sd.Values) t.Dispose(); }
+            WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
             model.To(device);
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true)).ToList();
             return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flip, o.Data.NumWorkers);

@@ -30,9 +30,7 @@ internal static class ExportCommand
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {
-                var sd = WeightsLoader.Load(Path.GetFullPath(r.GetValue(checkpoint)!));
-                try { model.LoadStateDict(sd, strict: true); }
-                finally { foreach (var t in sd.Values) t.Dispose(); }
+                WeightsLoader.LoadInto(model, Path.GetFullPath(r.GetValue(checkpoint)!));
                 model.Eval();
                 var path = r.GetValue(output)!;
                 OnnxExporter.ExportToFile(model, path, new OnnxExportOptions

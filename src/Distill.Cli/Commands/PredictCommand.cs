@@ -45,9 +45,7 @@ internal static class PredictCommand
         int batchSize = BatchSize(configPath);
         var (model, kps) = ModelFactory.Build(mo);
         using var _m = model;
-        var sd = WeightsLoader.Load(Path.GetFullPath(checkpoint));
-        try { model.LoadStateDict(sd, strict: true); }
-        finally { foreach (var t in sd.Values) t.Dispose(); }
+        WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
         model.Eval();
 
         var files = File.Exists(images) ? [Path.GetFullPath(images)]

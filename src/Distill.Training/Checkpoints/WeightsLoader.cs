@@ -39,6 +39,24 @@ public static class WeightsLoader
         return StateDictLoader.LoadStateDict(path, options);
     }
 
+    /// <summary>Loads a checkpoint's weights into <paramref name="model"/> (strict: every key must match) and frees them.</summary>
+    public static void LoadInto(Distill.Torch.Nn.Module model, string path, bool preferEma = true)
+    {
+        var sd = Load(path, preferEma);
+        try
+        {
+            model.LoadStateDict(sd, strict: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        finally
+        {
+            foreach (var t in sd.Values) t.Dispose();
+        }
+    }
+
     /// <summary>Keys of a safetensors file (cheap: header only), or null for other formats.</summary>
     private static List<string>? PeekKeys(string path)
     {

@@ -78,18 +78,13 @@ public sealed class TeacherModel : IDisposable
             throw new ArgumentException($"teacher '{t.Name}': keypoint_set '{t.KeypointSet}' differs from its config's '{set.Name}'");
         if (t.InputSize is { Length: 2 } s && (s[0] != model.InputSize.Width || s[1] != model.InputSize.Height))
             throw new ArgumentException($"teacher '{t.Name}': input_size [{s[0]}, {s[1]}] differs from its config's [{model.InputSize.Width}, {model.InputSize.Height}]");
-        var sd = WeightsLoader.Load(checkpoint, preferEma: true);
         try
         {
-            model.LoadStateDict(sd, strict: true);
+            WeightsLoader.LoadInto(model, checkpoint);
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"teacher '{t.Name}' ({checkpoint}): {e.Message}", e);
-        }
-        finally
-        {
-            foreach (var v in sd.Values) v.Dispose();
+            throw new InvalidDataException($"teacher '{t.Name}': {e.Message}", e);
         }
         model.To(device);
         model.Eval();

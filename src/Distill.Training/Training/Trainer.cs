@@ -126,25 +126,14 @@ public sealed class Trainer : IDisposable
     {
         if (_o.Model.InitCheckpoint is { } init)
         {
-            var sd = WeightsLoader.Load(Path.GetFullPath(init));
-            try { _model.LoadStateDict(sd, strict: true); }
-            finally { foreach (var t in sd.Values) t.Dispose(); }
+            WeightsLoader.LoadInto(_model, Path.GetFullPath(init));
             _log.LogInformation("initialised from {Checkpoint}", init);
         }
         if (_o.Model.BackboneCheckpoint is { } bb)
         {
-            var sd = WeightsLoader.Load(Path.GetFullPath(bb));
-            try
-            {
-                var backbone = sd.Where(kv => kv.Key.StartsWith("backbone.", StringComparison.Ordinal))
-                    .ToDictionary(kv => kv.Key, kv => kv.Value);
-                var r = _model.LoadStateDict(backbone, strict: false);
-                var missingBackbone = r.MissingKeys.Where(k => k.StartsWith("backbone.", StringComparison.Ordinal)).ToList();
-                _log.LogInformation("backbone initialised from {Checkpoint}: {Loaded} tensors loaded; not loaded: {Report}", bb,
-                    backbone.Count - r.UnexpectedKeys.Count - r.ShapeMismatches.Count,
-                    new LoadResult(missingBackbone, r.UnexpectedKeys, r.ShapeMismatches).ToString());
-            }
-            finally { foreach (var t in sd.Values) t.Dispose(); }
+            // Backbone-only init from our checkpoints, mmpose .pth, original ViTPose or Hugging Face ViT files.
+            var report = Distill.Pose.Models.Checkpoints.PretrainedLoader.LoadBackbone(_model, Path.GetFullPath(bb));
+            _log.LogInformation("backbone initialised from {Checkpoint}:\n{Report}", bb, report);
         }
     }
 
