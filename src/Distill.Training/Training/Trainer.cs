@@ -138,7 +138,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>AdamW/Adam/SGD with no weight decay on norm weights and biases (1-D parameters), and the LR schedule.</summary>
-    private (Optimizer, ScheduleChain) BuildOptimizer(IEnumerable<Tensor> parameters, Module owner)
+    private (Optimizer, ScheduleChain) BuildOptimizer(IEnumerable<Tensor> parameters, Module owner, int? epochs = null)
     {
         var all = parameters.Where(p => p.RequiresGrad).ToList();
         var decay = all.Where(p => p.Dim > 1).ToList();
@@ -154,9 +154,15 @@ public sealed class Trainer : IDisposable
             _ => new SGD(groups, oo.Lr, oo.Momentum, 0, oo.WeightDecay, oo.Nesterov),
         };
         long perEpoch = Math.Max(1, _data.BatchesPerEpoch / Math.Max(1, oo.AccumulateSteps));
-        long total = perEpoch * _o.Train.MaxEpochs;
+        long total = perEpoch * (epochs ?? _o.Train.MaxEpochs);
         var s = _o.Schedule;
         var segments = new List<LrSchedule>();
+        if (epochs is not null)
+        {
+            // A later stage gets a plain cosine over its own length.
+            segments.Add(new CosineAnnealing(0, total, etaMinRatio: s.EtaMinRatio, byEpoch: false));
+            return (opt, new ScheduleChain(opt, segments, perEpoch));
+        }
         if (s.WarmupIters > 0) segments.Add(new LinearWarmup(Math.Max(s.WarmupRatio, 1e-12), Math.Min(s.WarmupIters, total) + 1));
         switch (s.Type)
         {
@@ -349,10 +355,97 @@ public sealed class Trainer : IDisposable
             }
             _tb?.Flush();
         }
+        if (!stopped && _o.Train.TwoStage.Enabled && state.Epoch >= _o.Train.MaxEpochs)
+            lastMetrics = RunStageTwo(state, ct) ?? lastMetrics;
         double wall = wallBefore + sw.Elapsed.TotalSeconds;
         WriteSummary(state, lastMetrics, wall, images / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
         return new TrainingResult(WorkDir, !stopped, state.Epoch, state.Iteration, wall, images / Math.Max(1e-9, sw.Elapsed.TotalSeconds),
             lastMetrics, best, lastPath);
+    }
+
+    /// <summary>
+    /// DWPose's second stage: the trained student becomes its own frozen teacher (BN folded, inference mode) and
+    /// only the head is retrained, on the frozen backbone's features, with the GT loss plus logit KD from the
+    /// teacher's distributions on the same crops. Returns the final validation metrics (null when stopped early).
+    /// </summary>
+    private Dictionary<string, double>? RunStageTwo(TrainingState state, CancellationToken ct)
+    {
+        var ts = _o.Train.TwoStage;
+        if (_model.Codec is not SimCCLabel) throw new TrainingException("train.two_stage: self-distillation needs a SimCC student");
+        var (teacher, _) = ModelFactory.Build(_o.Model, _o.Losses);
+        using var _t = teacher;
+        teacher.LoadStateDict((_emaModel ?? _model).StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+        teacher.To(_device);
+        teacher.Eval();
+        teacher.RequiresGrad_(false);
+        teacher.FoldBatchNorm();
+        _model.Backbone.RequiresGrad_(false);
+        if (_emaModel is not null) _model.LoadStateDict(_emaModel.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+        var (opt, schedule) = BuildOptimizer(_model.Head.Parameters(), _model, ts.Epochs);
+        using var _o2 = opt;
+        _log.LogInformation("stage 2: head-only self-distillation for {Epochs} epochs (logit KD weight {Weight})", ts.Epochs, ts.LogitWeight);
+        long iteration = state.Iteration;
+        for (int e = 0; e < ts.Epochs; e++)
+        {
+            int epoch = _o.Train.MaxEpochs + e;
+            foreach (var loaded in _data.Epoch(epoch, 0, CancellationToken.None))
+            {
+                using var batch = loaded.Value;
+                Dictionary<string, double> values;
+                using (var scope = torch.NewDisposeScope())
+                {
+                    _model.Train();
+                    _model.Backbone.Eval(); // frozen features: BN statistics stay as stage 1 left them
+                    var input = batch.Input.To(_device);
+                    var targets = batch.Tensors.Where(kv => kv.Key != "input").ToDictionary(kv => kv.Key, kv => kv.Value.To(_device));
+                    var outs = _model.Forward(input);
+                    var terms = new Dictionary<string, Tensor>(_model.Loss(outs, targets), StringComparer.Ordinal);
+                    Tensor px, py;
+                    using (Autograd.InferenceMode())
+                    {
+                        var t = teacher.Forward(input);
+                        px = _logitKd.TeacherProbabilities(t["simcc_x"]);
+                        py = _logitKd.TeacherProbabilities(t["simcc_y"]);
+                    }
+                    using (Autograd.NoGrad())
+                    {
+                        px = px.Clone();
+                        py = py.Clone();
+                    }
+                    terms["loss_kd/self"] = _logitKd.Forward(outs["simcc_x"], outs["simcc_y"], px, py) * ts.LogitWeight;
+                    values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
+                    if (values.Values.Any(v => !double.IsFinite(v)))
+                        throw new TrainingException($"stage 2: a loss term became non-finite at iteration {iteration}: " +
+                            string.Join(", ", values.Select(kv => $"{kv.Key} {kv.Value}")));
+                    terms.Values.Aggregate((a, b) => a + b).Backward();
+                    foreach (var o in outs.Values) o.Dispose();
+                }
+                opt.Step();
+                opt.ZeroGrad();
+                schedule.Step();
+                iteration++;
+                if (iteration % _o.Train.LogInterval == 0)
+                {
+                    var scalars = values.ToDictionary(kv => "stage2/" + kv.Key, kv => kv.Value);
+                    _tb?.AddScalars(scalars, iteration);
+                    _metrics.Log(iteration, epoch, scalars);
+                    _log.LogInformation("stage 2 epoch {Epoch} {Losses}", e + 1, string.Join(" ", values.Select(kv => $"{kv.Key} {kv.Value:F4}")));
+                }
+                if (ct.IsCancellationRequested)
+                {
+                    _log.LogInformation("stage 2 stopped; the stage-1 checkpoints are kept");
+                    return null;
+                }
+            }
+        }
+        var metrics = PoseEvaluator.Evaluate(_model, _set, _sources, _device, _o.Data.ValBatchSize,
+            _o.Evaluation.FlipTest ?? _o.Model.TestCfg.FlipTest, _o.Data.NumWorkers);
+        _log.LogInformation("stage 2 validation: {Metrics}", string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
+        _metrics.Log(iteration, _o.Train.MaxEpochs + ts.Epochs, metrics.ToDictionary(kv => "stage2/val/" + kv.Key, kv => kv.Value));
+        CheckpointStore.Save(Path.Combine(WorkDir, "stage2.safetensors"), _model, null, [], null, null, null,
+            state with { Iteration = iteration, Epoch = _o.Train.MaxEpochs + ts.Epochs },
+            new Dictionary<string, string> { ["keypoint_set"] = _set.Name, ["codec"] = _model.Codec.TypeName, ["config_hash"] = _configHash });
+        return metrics;
     }
 
     /// <summary>Evaluates (the EMA model when there is one) on every validation split and logs the metrics.</summary>
