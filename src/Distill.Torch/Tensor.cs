@@ -10,7 +10,7 @@ namespace Distill.Torch;
 public sealed partial class Tensor : IDisposable
 {
     // Below this size the GC is not told about native memory: the bookkeeping would cost more than it helps.
-    private const long PressureThreshold = 64 * 1024;
+    private static readonly long PressureThreshold = Environment.GetEnvironmentVariable("DISTILL_GC_PRESSURE_MIN") is { } v ? long.Parse(v) : 64 * 1024;
 
     private TensorHandle? _handle;
     internal DisposeScope? OwnerScope;
