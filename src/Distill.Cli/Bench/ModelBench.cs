@@ -18,10 +18,9 @@ namespace Distill.Cli.Bench;
 /// </summary>
 internal static class ModelBench
 {
-    private const int WarmupRuns = 2;
+    /// <summary>Each variant and the PyTorch side run at least this long before timing starts.</summary>
+    private const double WarmupSeconds = 1.5;
     private const int MinReps = 3, MinTrainingReps = 2;
-    /// <summary>Runs longer than this get one warm-up run instead of two.</summary>
-    private const double LongRunSeconds = 1.0;
     /// <summary>Runs per entry are chosen so an entry lasts about this long (short runs are noisy alone).</summary>
     private const double EntrySeconds = 0.5;
     /// <summary>Time a measurement's repetitions may take (all variants, both sides) before reps drop toward MinReps.</summary>
@@ -66,6 +65,8 @@ internal static class ModelBench
         Console.WriteLine("Times are medians of wall-clock time; ratio = PyTorch time / Distill time (above 1: Distill faster). "
             + "Lines marked (Distill only) are set against PyTorch's plain eval + no_grad line in parentheses; PyTorch users "
             + "can fold BN or go channels-last by hand too.");
+        Console.WriteLine("ratio of best entries: the same for each side's fastest entry (the least disturbed by other work). "
+            + "spread: (slowest - fastest entry) / median, Distill / PyTorch; a ratio within the spread is within the noise.");
         Console.WriteLine($"reps x runs: entries per side x runs per entry; slow measurements get fewer repetitions to keep the suite "
             + $"short (at least {Math.Min(MinReps, maxReps)}, {Math.Min(MinTrainingReps, maxReps)} for training steps).");
         Console.WriteLine($"Load average at start {loadAtStart}, at end {LoadAverage()}; total {clock.Elapsed.TotalMinutes:F1} min.");
@@ -149,7 +150,7 @@ internal static class ModelBench
         {
             // A model that cannot train is a finding to report, not a reason to lose the other lines.
             Console.WriteLine($"  {display} training step failed in Distill: {e.Message}");
-            return new BenchRow(display, what, batch, double.NaN, double.NaN, false, 0, 0) { Failure = FirstSentence(e.Message) };
+            return new BenchRow(display, what, batch, Sample.None, Sample.None, false, 0, 0) { Failure = FirstSentence(e.Message) };
         }
         finally
         {
@@ -159,21 +160,18 @@ internal static class ModelBench
 
     /// <summary>
     /// Warms every variant and the PyTorch side up, sizes the entries from the warm timings, then alternates.
-    /// Returns the median per Distill variant, PyTorch's median, and the repetitions and runs per entry used.
+    /// Returns each Distill variant's sample, PyTorch's, and the repetitions and runs per entry used.
     /// </summary>
-    private static (double[] Distill, double PyTorch, int Reps, int Runs) Measure(string what, IReadOnlyList<Action> distill,
+    private static (Sample[] Distill, Sample PyTorch, int Reps, int Runs) Measure(string what, IReadOnlyList<Action> distill,
         PythonSide py, string pyCommand, double budgetSeconds, int minReps, int maxReps)
     {
         int n = distill.Count;
+        // Warm-up pays the one-time costs (allocations, kernel selection, optimizer state) and, on the Distill side,
+        // lets .NET's tiered JIT recompile the hot managed paths: that happens on a background thread some 100 ms after
+        // the first calls, and would otherwise compete with the measured runs for the cores.
         var warm = new double[n + 1];
-        // The first run pays the one-time costs (allocations, kernel selection, optimizer state); a second warm-up
-        // run is only worth its time when runs are short.
-        for (int w = 0; w < WarmupRuns; w++)
-        {
-            if (w > 0 && warm.Max() > LongRunSeconds) break;
-            for (int i = 0; i < n; i++) warm[i] = BenchCommand.Median(1, distill[i]);
-            warm[n] = py.Time($"{pyCommand} 1");
-        }
+        for (int i = 0; i < n; i++) warm[i] = WarmUp(() => BenchCommand.Median(1, distill[i]));
+        warm[n] = WarmUp(() => py.Time($"{pyCommand} 1"));
         // One slow outlier (a busy moment on a shared machine) should not set the run count alone: use the median.
         double typical = BenchCommand.Median(warm.ToList());
         int runs = Math.Clamp((int)Math.Round(EntrySeconds / typical), 1, 20);
@@ -191,7 +189,20 @@ internal static class ModelBench
             foreach (var i in order)
                 times[i].Add(i == n ? py.Time($"{pyCommand} {runs}") : BenchCommand.Median(runs, distill[i]));
         }
-        return (times.Take(n).Select(BenchCommand.Median).ToArray(), BenchCommand.Median(times[n]), reps, runs);
+        return (times.Take(n).Select(Sample.Of).ToArray(), Sample.Of(times[n]), reps, runs);
+    }
+
+    /// <summary>Runs until <see cref="WarmupSeconds"/> have passed (at least once); returns the last run's seconds.</summary>
+    private static double WarmUp(Func<double> run)
+    {
+        double spent = 0, last;
+        do
+        {
+            last = run();
+            spent += last;
+        }
+        while (spent < WarmupSeconds);
+        return last;
     }
 
     private static void Forward(TopdownPoseEstimator model, Tensor x, bool inferenceMode)
