@@ -88,7 +88,7 @@ internal static class ModelBench
             throw new InvalidOperationException($"pose_models.py's {name} has {keys} state-dict entries, Distill's {model.StateDict().Count}");
     }
 
-    private static IEnumerable<BenchRow> Inference(PythonSide py, string name, string display, TopdownPoseEstimator model,
+    private static List<BenchRow> Inference(PythonSide py, string name, string display, TopdownPoseEstimator model,
         int batch, int maxReps)
     {
         using var x = torch.Randn([batch, 3, BenchModels.Height, BenchModels.Width]).DetachFromDisposeScope();
@@ -119,8 +119,8 @@ internal static class ModelBench
         string what = batch == 1 ? "forward latency, batch 1" : $"forward throughput, batch {batch}";
         var (distill, pytorch, reps, runs) = Measure($"{display} {what}", variants.Select(v => v.Run).ToList(), py,
             $"forward {batch}", InferenceBudgetSeconds, MinReps, maxReps);
-        for (int i = 0; i < variants.Count; i++)
-            yield return new BenchRow(display, $"{what}, {variants[i].Label}", batch, distill[i], pytorch, variants[i].DistillOnly, reps, runs);
+        return variants.Select((v, i) => new BenchRow(display, $"{what}, {v.Label}", batch, distill[i], pytorch, v.DistillOnly, reps, runs))
+            .ToList();
     }
 
     private static BenchRow Training(PythonSide py, string display, TopdownPoseEstimator model, int batch, int maxReps)
