@@ -14,10 +14,10 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var reps = new Option<int>("--reps") { Description = "Interleaved repetitions per side (medians are reported).", DefaultValueFactory = _ => 5 };
-        var steps = new Option<int>("--steps") { Description = "Timed training steps per repetition.", DefaultValueFactory = _ => 3 };
+        var reps = new Option<int>("--reps") { Description = "Interleaved repetitions per side (medians are reported); the models suite takes fewer for slow measurements.", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per repetition (foundation suite).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads on both sides.", DefaultValueFactory = _ => 2 };
-        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch") { Description = "Batch size of training steps and of the models suite's throughput lines.", DefaultValueFactory = _ => 32 };
         var python = new Option<string>("--python") { Description = "Python with PyTorch for the reference side.", DefaultValueFactory = _ => "/usr/bin/python3" };
         var suite = new Option<string>("--suite")
         {
