@@ -14,27 +14,54 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var reps = new Option<int>("--reps") { Description = "Interleaved repetitions per side (medians are reported).", DefaultValueFactory = _ => 5 };
-        var steps = new Option<int>("--steps") { Description = "Timed training steps per repetition.", DefaultValueFactory = _ => 3 };
+        var reps = new Option<int>("--reps") { Description = "Interleaved repetitions per side (medians are reported); the models suite takes fewer for slow measurements.", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per repetition (foundation suite).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads on both sides.", DefaultValueFactory = _ => 2 };
-        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch") { Description = "Batch size of training steps and of the models suite's throughput lines.", DefaultValueFactory = _ => 32 };
         var python = new Option<string>("--python") { Description = "Python with PyTorch for the reference side.", DefaultValueFactory = _ => "/usr/bin/python3" };
-        var cmd = new Command("bench", "Benchmark Distill against PyTorch on this machine (training step and batch-1 latency).")
+        var suite = new Option<string>("--suite")
         {
-            reps, steps, threads, batch, python,
+            Description = "foundation: a small fixed network (training step, batch-1 latency); models: RTMPose-t/m and ViTPose-S "
+                + "(latency, throughput, training step, parity); all: both.",
+            DefaultValueFactory = _ => "foundation",
         };
-        cmd.SetAction(r => Run(r.GetValue(reps), r.GetValue(steps), r.GetValue(threads), r.GetValue(batch), r.GetValue(python)!));
+        suite.AcceptOnlyFromAmong("foundation", "models", "all");
+        var models = new Option<string>("--models")
+        {
+            Description = $"Comma-separated models for the models suite ({string.Join(", ", BenchModels.Names)}).",
+            DefaultValueFactory = _ => string.Join(",", BenchModels.Names),
+        };
+        var cmd = new Command("bench", "Benchmark Distill against PyTorch on this machine (same graphs, interleaved repetitions, medians).")
+        {
+            suite, reps, steps, threads, batch, python, models,
+        };
+        cmd.SetAction(r =>
+        {
+            var s = r.GetValue(suite)!;
+            int rc = 0;
+            if (s is "foundation" or "all")
+                rc = RunFoundation(r.GetValue(reps), r.GetValue(steps), r.GetValue(threads), r.GetValue(batch), r.GetValue(python)!);
+            if (rc == 0 && s is "models" or "all")
+            {
+                if (s == "all") Console.WriteLine();
+                var names = r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                rc = ModelBench.Run(names, r.GetValue(reps), r.GetValue(threads), r.GetValue(batch), r.GetValue(python)!);
+            }
+            return rc;
+        });
         return cmd;
     }
 
-    private static int Run(int reps, int steps, int threads, int batch, string python)
+    private static int RunFoundation(int reps, int steps, int threads, int batch, string python)
     {
         const int H = 256, W = 192, latencyRuns = 30;
         torch.NumThreads = threads;
         torch.ManualSeed(0);
         Console.WriteLine($"distill bench: libtorch {torch.Version}, {threads} threads, batch {batch}, 3x{H}x{W}, {reps} interleaved repetitions");
 
-        using var py = PythonSide.Start(python, Path.Combine(AppContext.BaseDirectory, "bench", "bench_torch.py"), threads, batch, H, W);
+        using var py = PythonSide.Start(python, Path.Combine(AppContext.BaseDirectory, "bench", "bench_torch.py"),
+            ["--threads", threads.ToString(), "--batch", batch.ToString(), "--height", H.ToString(), "--width", W.ToString()]);
+        Console.WriteLine($"PyTorch side: {py.Banner}");
         using var net = new BenchNet();
         using var opt = new AdamW(net.Parameters(), lr: 1e-3, weightDecay: 0.05);
         using var x = torch.Randn([batch, 3, H, W]).DetachFromDisposeScope();
@@ -77,9 +104,9 @@ internal static class BenchCommand
         for (int r = 0; r < reps; r++)
         {
             csTrain.Add(Median(steps, TrainStep));
-            pyTrain.Add(py.Time("train", steps));
+            pyTrain.Add(py.Time($"train {steps}"));
             csInfer.Add(Median(latencyRuns, () => Infer(false)));
-            pyInfer.Add(py.Time("infer", latencyRuns));
+            pyInfer.Add(py.Time($"infer {latencyRuns}"));
             csInferIm.Add(Median(latencyRuns, () => Infer(true)));
         }
 
@@ -93,7 +120,7 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static double Median(int n, Action a)
+    internal static double Median(int n, Action a)
     {
         var t = new List<double>(n);
         for (int i = 0; i < n; i++)
@@ -109,60 +136,5 @@ internal static class BenchCommand
     {
         var s = v.OrderBy(x => x).ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
-}
-
-/// <summary>The PyTorch process, kept alive between repetitions so both sides alternate on a warm machine.</summary>
-internal sealed class PythonSide : IDisposable
-{
-    private readonly Process _p;
-
-    private PythonSide(Process p) => _p = p;
-
-    public static PythonSide Start(string python, string script, int threads, int batch, int h, int w)
-    {
-        var psi = new ProcessStartInfo(python)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--height", h.ToString(), "--width", w.ToString() })
-            psi.ArgumentList.Add(a);
-        Process p;
-        try
-        {
-            p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {python}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot start {python} ({e.Message}); install python3-torch (.ci/bootstrap.sh --bench)", e);
-        }
-        var ready = p.StandardOutput.ReadLine();
-        if (ready is null || !ready.StartsWith("ready", StringComparison.Ordinal))
-            throw new InvalidOperationException($"{python} {script} did not start (is python3-torch installed? .ci/bootstrap.sh --bench)");
-        Console.WriteLine($"PyTorch side: {ready[6..]}");
-        return new PythonSide(p);
-    }
-
-    public double Time(string what, int n)
-    {
-        _p.StandardInput.WriteLine($"{what} {n}");
-        _p.StandardInput.Flush();
-        var line = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the PyTorch side exited");
-        return double.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            _p.StandardInput.WriteLine("quit");
-            _p.WaitForExit(5000);
-        }
-        catch (IOException)
-        {
-        }
-        _p.Dispose();
     }
 }
