@@ -138,9 +138,8 @@ class ScaleNorm(nn.Module):
 
     def forward(self, x):
         n = torch.norm(x, 2, [-1], keepdim=True)
-        # The norm's backward reads its output, so it is scaled in place only when no graph is being recorded.
-        s = (n * self.scale if torch.is_grad_enabled() else n.mul_(self.scale)).clamp_(self.eps)
-        return x / s * self.g
+        # Out of place, as the C# ScaleNorm: the norm's backward reads its output.
+        return x / torch.clamp(n * self.scale, min=self.eps) * self.g
 
 
 class ChannelScale(nn.Module):
