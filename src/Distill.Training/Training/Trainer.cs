@@ -296,27 +296,25 @@ public sealed class Trainer : IDisposable
                 images += batch.Count;
                 foreach (var (k, v) in termValues) sums[k] = sums.GetValueOrDefault(k) + v;
                 counted++;
+                // Remaining epochs (this one's unfinished part included) at this epoch's pace so far.
                 double done = (double)batchIndex / _data.BatchesPerEpoch;
-                progress.Update(epoch + 1, _o.Train.MaxEpochs, batchIndex, _data.BatchesPerEpoch,
-                    TimeSpan.FromSeconds(epochWatch.Elapsed.TotalSeconds / Math.Max(1e-9, done) * (_o.Train.MaxEpochs - epoch - done)),
-                    batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds), termValues);
+                var eta = TimeSpan.FromSeconds(Math.Max(0, epochWatch.Elapsed.TotalSeconds / Math.Max(1e-9, done) * (_o.Train.MaxEpochs - epoch - done)));
+                double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
+                progress.Update(epoch + 1, _o.Train.MaxEpochs, batchIndex, _data.BatchesPerEpoch, eta, ips, termValues);
                 if (state.Iteration % _o.Train.LogInterval == 0 || batchIndex == _data.BatchesPerEpoch)
                 {
                     // TensorBoard and metrics.jsonl always; the console line only when no progress bar is drawn.
-                    double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
                     var scalars = termValues.ToDictionary(kv => "train/" + kv.Key, kv => kv.Value);
                     scalars["train/lr"] = _optimizer.ParamGroups[0].Lr;
                     scalars["train/img_per_s"] = ips;
                     scalars["train/data_wait_s"] = loaded.DataWait.TotalSeconds;
                     _tb?.AddScalars(scalars, state.Iteration);
                     _metrics.Log(state.Iteration, epoch, scalars);
-                    double eta = (_o.Train.MaxEpochs - epoch - (double)batchIndex / _data.BatchesPerEpoch) * epochWatch.Elapsed.TotalSeconds
-                        / Math.Max(1e-9, (double)batchIndex / _data.BatchesPerEpoch) / Math.Max(1, _o.Train.MaxEpochs - state.Epoch);
                     if (!progress.Enabled || batchIndex == _data.BatchesPerEpoch)
                     _log.LogInformation("epoch {Epoch} [{Batch}/{Batches}] {Losses} lr {Lr:G3} {Ips:F1} img/s eta {Eta}",
                         epoch + 1, batchIndex, _data.BatchesPerEpoch,
                         string.Join(" ", termValues.Select(kv => $"{kv.Key} {kv.Value:F4}")), _optimizer.ParamGroups[0].Lr, ips,
-                        TimeSpan.FromSeconds(Math.Max(0, eta * Math.Max(1, _o.Train.MaxEpochs - state.Epoch))).ToString(@"hh\:mm\:ss"));
+                        eta.ToString(@"hh\:mm\:ss"));
                 }
                 if (ct.IsCancellationRequested)
                 {

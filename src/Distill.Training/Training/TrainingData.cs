@@ -79,7 +79,7 @@ public sealed class TrainingData : IDisposable
     public IEnumerable<LoadedBatch<TopdownBatch>> Epoch(int epoch, int skipBatches, CancellationToken ct)
     {
         _epoch = epoch;
-        var order = Sampler.Indices(_seed == 0 ? 0 : (long)_seed, epoch);
+        var order = Sampler.Indices((long)_seed, epoch);
         int skip = Math.Min(order.Length, skipBatches * Loader.Options.BatchSize);
         return Loader.Epoch(epoch, order[skip..], ct);
     }
