@@ -15,11 +15,14 @@ internal static class EvalCommand
         var config = CommonOptions.Config();
         var set = CommonOptions.Set();
         var checkpoint = CommonOptions.Checkpoint(required: true);
-        var noFlip = new Option<bool>("--no-flip-test") { Description = "Evaluate without the flip test." };
+        var noFlip = new Option<bool>("--no-flip-test")
+        {
+            Description = "Evaluate without the flip test (otherwise evaluation.flip_test, falling back to model.test_cfg.flip_test, decides).",
+        };
         var cmd = new Command("eval", "Evaluate a checkpoint on every validation split of an experiment.") { config, set, checkpoint, noFlip };
         cmd.SetAction(r =>
         {
-            var metrics = Run(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(checkpoint)!, !r.GetValue(noFlip));
+            var metrics = Run(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(checkpoint)!, r.GetValue(noFlip) ? false : null);
             Console.WriteLine("| metric | value |");
             Console.WriteLine("|---|---|");
             foreach (var (k, v) in metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) Console.WriteLine($"| {k} | {v:F4} |");
@@ -28,9 +31,11 @@ internal static class EvalCommand
         return cmd;
     }
 
-    public static Dictionary<string, double> Run(string configPath, IReadOnlyList<string> overrides, string checkpoint, bool flip)
+    public static Dictionary<string, double> Run(string configPath, IReadOnlyList<string> overrides, string checkpoint, bool? flip = null)
     {
         var o = ConfigLoader.LoadExperiment(configPath, overrides);
+        // The same rule as the trainer's validation, so eval reproduces the numbers logged during training.
+        bool flipTest = flip ?? o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest;
         torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
         var device = Device.Parse(o.Device);
         var (model, set) = ModelFactory.Build(o.Model, o.Losses);
@@ -39,7 +44,7 @@ internal static class EvalCommand
             WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
             model.To(device);
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true)).ToList();
-            return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flip, o.Data.NumWorkers);
+            return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flipTest, o.Data.NumWorkers);
         }
     }
 }

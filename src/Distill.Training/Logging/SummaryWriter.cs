@@ -119,6 +119,17 @@ public sealed class SummaryWriter : IDisposable
         Write(summary, step, wallTime);
     }
 
+    /// <summary>
+    /// Marks a restart at <paramref name="step"/> (the first step the resumed run will log). TensorBoard discards the
+    /// events of earlier files with a step at or after it: those were logged after the checkpoint the run resumed from.
+    /// </summary>
+    public void AddSessionStart(long step, string? checkpointPath = null, double? wallTime = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        var log = new SessionLog { Status = SessionLog.Types.SessionStatus.Start, CheckpointPath = checkpointPath ?? "" };
+        WriteEvent(new Event { WallTime = wallTime ?? Now(), Step = step, SessionLog = log });
+    }
+
     /// <summary>Forces everything written so far onto the disk. Does nothing before the first record.</summary>
     public void Flush()
     {
@@ -149,9 +160,11 @@ public sealed class SummaryWriter : IDisposable
         }
     }
 
-    private void Write(Summary summary, long step, double? wallTime)
+    private void Write(Summary summary, long step, double? wallTime) =>
+        WriteEvent(new Event { WallTime = wallTime ?? Now(), Step = step, Summary = summary });
+
+    private void WriteEvent(Event evt)
     {
-        var evt = new Event { WallTime = wallTime ?? Now(), Step = step, Summary = summary };
         byte[] record = TfRecord.Encode(evt.ToByteArray());
         lock (_gate)
         {

@@ -313,6 +313,7 @@ public sealed class Trainer : IDisposable
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
         _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
             state.Epoch, state.BatchInEpoch, state.Iteration);
+        _tb?.AddSessionStart(state.Iteration + 1, path);
         return (state, second);
     }
 

@@ -11,7 +11,11 @@ namespace Distill.Training.Tests.Logging;
 /// </summary>
 internal static class EventFileAudit
 {
-    public sealed record AuditedEvent(int Index, double WallTime, long Step, string? FileVersion, IReadOnlyList<AuditedValue> Values);
+    public sealed record AuditedEvent(int Index, double WallTime, long Step, string? FileVersion, IReadOnlyList<AuditedValue> Values,
+        AuditedSessionLog? SessionLog = null);
+
+    /// <summary>TensorBoard's SessionLog: status (1 = START), checkpoint_path.</summary>
+    public sealed record AuditedSessionLog(int Status, string CheckpointPath);
 
     public sealed record AuditedValue(string Tag, float? Scalar, AuditedImage? Image, AuditedHistogram? Histogram);
 
@@ -49,7 +53,7 @@ internal static class EventFileAudit
         foreach (var e in events.Skip(1))
         {
             Assert.Null(e.FileVersion);
-            Assert.True(e.Values.Count > 0, $"{path}: record {e.Index} carries no summary value");
+            Assert.True(e.Values.Count > 0 || e.SessionLog is not null, $"{path}: record {e.Index} carries no summary value or session log");
         }
         return events;
     }
@@ -129,6 +133,7 @@ internal static class EventFileAudit
         long step = 0;
         string? version = null;
         var values = new List<AuditedValue>();
+        AuditedSessionLog? session = null;
         var input = new CodedInputStream(payload);
         uint tag;
         while ((tag = input.ReadTag()) != 0)
@@ -136,6 +141,7 @@ internal static class EventFileAudit
             switch (tag)
             {
                 case (1 << 3) | 1: wall = input.ReadDouble(); break;
+                case (7 << 3) | 2: session = ParseSessionLog(input.ReadBytes().ToByteArray(), at); break;
                 case (2 << 3) | 0: step = input.ReadInt64(); break;
                 case (3 << 3) | 2: version = input.ReadString(); break;
                 case (5 << 3) | 2: values.AddRange(ParseSummary(input.ReadBytes().ToByteArray(), at)); break;
@@ -143,7 +149,26 @@ internal static class EventFileAudit
             }
         }
         Assert.False(double.IsNaN(wall), $"{at}: no wall_time");
-        return new AuditedEvent(index, wall, step, version, values);
+        return new AuditedEvent(index, wall, step, version, values, session);
+    }
+
+    // SessionLog (event.proto): status 1 (enum, varint), checkpoint_path 2, msg 3.
+    private static AuditedSessionLog ParseSessionLog(byte[] payload, string at)
+    {
+        int status = 0;
+        string path = "";
+        var input = new CodedInputStream(payload);
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            switch (tag)
+            {
+                case (1 << 3) | 0: status = input.ReadEnum(); break;
+                case (2 << 3) | 2: path = input.ReadString(); break;
+                default: Assert.Fail($"{at}: unexpected SessionLog field {tag >> 3} (wire type {tag & 7})"); break;
+            }
+        }
+        return new AuditedSessionLog(status, path);
     }
 
     // Summary: value 1 (repeated Value). Value: tag 1, simple_value 2 (float), image 4, histo 5.

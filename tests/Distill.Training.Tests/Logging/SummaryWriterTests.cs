@@ -82,6 +82,26 @@ public class SummaryWriterTests
     }
 
     [Fact]
+    public void SessionStartIsTensorBoardsSessionLogRecord()
+    {
+        using var dir = new TempDirectory();
+        using var writer = new SummaryWriter(dir.Path);
+        writer.AddSessionStart(41, "ck", wallTime: 1.5);
+        writer.Flush();
+
+        using var reader = TfRecordReader.Open(writer.FilePath!);
+        var records = reader.ReadAll().ToList();
+        // Event { wall_time = 1.5 ; step (2, varint) = 41 = 0x29 ; session_log (7, bytes) = SessionLog {
+        //   status (1, varint) = START = 1 ; checkpoint_path (2, bytes) = "ck" } }
+        byte[] log = [0x08, 1, 0x12, 2, .. "ck"u8];
+        byte[] start = [0x09, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F, 0x10, 0x29, 0x3A, (byte)log.Length, .. log];
+        Assert.Equal(2, records.Count);
+        Assert.Equal(start, records[1]);
+        var audited = EventFileAudit.Read(writer.FilePath!);
+        Assert.Equal(new EventFileAudit.AuditedSessionLog(1, "ck"), audited[1].SessionLog);
+    }
+
+    [Fact]
     public void ScalarsReadBackWithTheirTagsStepsAndValues()
     {
         using var dir = new TempDirectory();

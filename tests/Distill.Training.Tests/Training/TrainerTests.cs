@@ -3,6 +3,7 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Logging;
 using Distill.Training.Training;
+using Distill.Training.Tests.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Distill.Training.Tests.Training;
@@ -95,8 +96,19 @@ public sealed class TrainerTests : IDisposable
             var stopped = trainer.Run(cts.Token);
             Assert.False(stopped.Completed);
         }
+        long checkpointed;
+        using (var ck = CheckpointStore.Load(Path.Combine(_dir, "resumed", "last.safetensors"))) checkpointed = ck.State.Iteration;
         var resumed = Train(config2, resume: "");
         Assert.True(resumed.Completed);
+        // The resumed run's event file starts with a START at the first step it logs, so TensorBoard drops what the
+        // stopped run logged after its checkpoint instead of showing two curves over the same steps.
+        var restarts = EventFileReader.FindEventFiles(Path.Combine(resumed.WorkDir, "tensorboard"))
+            .SelectMany(EventFileAudit.Read).Where(e => e.SessionLog is not null).ToList();
+        var restart = Assert.Single(restarts);
+        Assert.Equal(1, restart.Index);
+        Assert.Equal(1, restart.SessionLog!.Status);
+        Assert.EndsWith("last.safetensors", restart.SessionLog.CheckpointPath);
+        Assert.Equal(checkpointed + 1, restart.Step);
         Assert.Equal(full.Iterations, resumed.Iterations);
         using var a = CheckpointStore.Load(Path.Combine(work, "last.safetensors"));
         using var b = CheckpointStore.Load(Path.Combine(resumed.WorkDir, "last.safetensors"));
