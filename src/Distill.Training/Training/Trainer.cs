@@ -47,6 +47,18 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after every training step with (stage, 0-based epoch, batches done in that epoch), before a stop request is honoured.</summary>
     internal Action<int, int, int>? AfterStep { get; set; }
 
+    /// <summary>The networks in use now, by role: the student, its EMA, the feature-KD adapters (kd.NAME) and, in stage 2, the self-teacher.</summary>
+    internal IEnumerable<(string Role, Module Network)> Networks
+    {
+        get
+        {
+            yield return ("student", _model);
+            if (_emaModel is not null) yield return ("ema", _emaModel);
+            foreach (var (name, fk) in _featureKd) yield return ($"kd.{name}", fk);
+            if (_stage?.SelfTeacher is { } self) yield return (SelfTeacherName, self);
+        }
+    }
+
     private readonly ExperimentOptions _o;
     private readonly ConfigMapping _resolved;
     private readonly TrainingRequest _request;
@@ -69,6 +81,8 @@ public sealed class Trainer : IDisposable
     private readonly SummaryWriter? _tb;
     private readonly MetricsLog _metrics;
     private readonly string _configHash;
+    /// <summary>The stage whose epochs are running (null outside <see cref="Run"/>).</summary>
+    private TrainingStage? _stage;
 
     // Counters of one Run call, shared by both stages.
     private Stopwatch _runWatch = new();
@@ -279,6 +293,7 @@ public sealed class Trainer : IDisposable
         finally
         {
             second?.Dispose();
+            _stage = null;
         }
     }
 
@@ -436,6 +451,7 @@ public sealed class Trainer : IDisposable
         int runEnd = RunEndEpoch;
         string stageLabel = stage.IsMain ? "" : $"stage {stage.Number} ";
         var progress = new ProgressLine();
+        _stage = stage;
 
         for (int epoch = Math.Max(state.Epoch, stage.FirstEpoch); epoch < stage.EndEpoch; epoch++)
         {
