@@ -25,7 +25,7 @@ internal static class BenchCommand
                 + "(latency, throughput, training step, parity); kd: the distillation training step of "
                 + $"{KdBench.ExperimentConfig} (two RTMPose-m teachers, RTMPose-t student; loss parity, step time, img/s, peak RSS, "
                 + "an end-to-end line through the trainer's data loader; --reps single steps per side, alternating, then up to 3 more "
-                + "with plain teachers; some 2-3 minutes at batch 32 on 2 idle cores, several times that on a busy machine); "
+                + "with the student in the other layout and up to 3 with plain teachers; some 2-3 minutes at batch 32 on 2 idle cores, several times that on a busy machine); "
                 + "all: every suite.",
             DefaultValueFactory = _ => "foundation",
         };

@@ -18,10 +18,12 @@ namespace Distill.Cli.Bench;
 /// `distill bench --suite kd`: the logit-distillation training step of the typical run (configs/distill/
 /// rtmpose-t_unified.yaml: RTMPose-m COCO and MPII teachers, RTMPose-t student over unified21) in Distill, through the
 /// trainer's own parts, against the loop a PyTorch user writes (bench_kd.py: teachers in eval() under no_grad, default
-/// layout, BN kept). Both sides get the same weights (random, BN statistics randomised) and the same fixed batch; the
-/// first step's loss terms must agree before anything is timed. Steps then alternate between the sides, each side's
-/// peak RSS is read over its timed steps, and a second phase times Distill with plain teachers (BN kept, default
-/// layout, no_grad: PyTorch's graph) to show what the teacher optimisations bring.
+/// layout, BN kept; student in the default layout). Distill's student is in the layout the trainer gives it
+/// (channels-last by default, model.channels_last). Both sides get the same weights (random, BN statistics randomised)
+/// and the same fixed batch; the first step's loss terms must agree before anything is timed. Steps then alternate
+/// between the sides, each side's peak RSS is read over its timed steps, a second phase times Distill with the student
+/// in the other layout (what model.channels_last brings) and a third with plain teachers (BN kept, default layout,
+/// no_grad: PyTorch's graph) to show what the teacher optimisations bring.
 /// </summary>
 internal static class KdBench
 {
@@ -71,6 +73,9 @@ internal static class KdBench
         using var _s = student;
         var codec = (Distill.Pose.Codecs.SimCCLabel)student.Codec;
         SafeTensors.Save(Path.Combine(dir, "student.safetensors"), student.StateDict());
+        // The trainer's student: channels-last when the config asks for it and the network is convolutional.
+        bool studentChannelsLast = ChannelsLast.AppliesTo(o.Model, student);
+        if (studentChannelsLast) student.ToChannelsLast();
 
         // Teachers from their registry configs with random weights and randomised BN statistics (speed and parity do
         // not depend on trained weights; folding must have something to fold). Their unfolded weights go to PyTorch.
@@ -106,7 +111,8 @@ internal static class KdBench
                     + $"BN folded {to.FoldBn}, channels-last {teachers[^1].IsChannelsLast}, inference mode");
             }
             Console.WriteLine($"student: {TwinName(o.Model, "student")} {studentSet.Name}, {o.Model.InputSize[0]}x{o.Model.InputSize[1]}, "
-                + $"{student.NumParameters():N0} parameters");
+                + $"{student.NumParameters():N0} parameters; {Layout(studentChannelsLast)} (model.channels_last {o.Model.ChannelsLast}; "
+                + "the PyTorch side keeps the default layout)");
 
             using var fixture = KdFixture.Create(batch, codec, studentSet.Count, teachers.Select(t => t.InputSize).ToList(), Seed);
             using (var scope = torch.NewDisposeScope())
@@ -144,7 +150,28 @@ internal static class KdBench
             Console.WriteLine(string.Format(inv, "  end-to-end: {0} batches in {1:F1} s, {2:F1} s of it waiting for data ({3} loader workers; synthetic data made in {4:F0} s)",
                 e2e.Batches, e2e.Seconds, e2e.DataWaitSeconds, e2e.Workers, e2e.SynthSeconds));
 
-            // Phase 2: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
+            // Phase 2: the student in the other layout, from the same initial weights, with the trainer's teachers. Its first
+            // step must compute the first line's first step (same weights, batch and teachers), up to rounding.
+            var layoutTimes = new List<StepTime>();
+            var pyLayout = new List<StepTime>();
+            string otherLayout = Layout(!studentChannelsLast);
+            string? layoutParity = null;
+            if (student.IsConvolutional)
+            {
+                var (other, _) = ModelFactory.Build(o.Model, o.Losses);
+                using var otherModel = other;
+                using (var scope = torch.NewDisposeScope())
+                    other.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);
+                if (!studentChannelsLast) other.ToChannelsLast();
+                using var otherStep = new KdStep(o, other, fixture);
+                if (otherStep.IsChannelsLast == step.IsChannelsLast)
+                    throw new InvalidOperationException($"kd suite: both students are {Layout(step.IsChannelsLast)}");
+                layoutParity = LayoutParity(ours, otherStep.Run(teachers), otherLayout);
+                Console.WriteLine($"first step, student {otherLayout}: {layoutParity}");
+                Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(teachers)), pyLayout, () => PyStep(py));
+            }
+
+            // Phase 3: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
             foreach (var t in teachers) t.Dispose();
             teachers.Clear();
             for (int t = 0; t < o.Teachers.Count; t++)
@@ -163,7 +190,8 @@ internal static class KdBench
             Alternate("KD step, Distill teachers plain", plainReps, plainTimes, () => Time(() => step.Run(teachers)), pyPlain, () => PyStep(py));
 
             Report(batch, reps, plainReps, fast, pyFast, plainTimes, pyPlain, csPeak, pyPeak,
-                peaksReset, parity, maskLine, e2e, loadAtStart, clock);
+                peaksReset, parity, maskLine, e2e, loadAtStart, clock,
+                new LayoutPhase(Layout(studentChannelsLast), otherLayout, layoutTimes, pyLayout, layoutParity));
             return 0;
         }
         finally
@@ -171,6 +199,26 @@ internal static class KdBench
             foreach (var t in teachers) t.Dispose();
         }
     }
+
+    private static string Layout(bool channelsLast) => channelsLast ? "channels-last" : "default layout";
+
+    /// <summary>
+    /// The relative difference between the first steps of the two student layouts (same weights, batch and teachers);
+    /// throws beyond <see cref="ParityLimit"/>, which would mean the layouts compute different things.
+    /// </summary>
+    private static string LayoutParity(Dictionary<string, double> first, Dictionary<string, double> other, string otherLayout)
+    {
+        if (!first.Keys.Order().SequenceEqual(other.Keys.Order()))
+            throw new InvalidOperationException($"loss terms differ between the student layouts: {string.Join(", ", first.Keys)} and {string.Join(", ", other.Keys)}");
+        double worst = first.Max(kv => Math.Abs(kv.Value - other[kv.Key]) / Math.Max(Math.Abs(kv.Value), 1e-12));
+        if (!(worst <= ParityLimit))
+            throw new InvalidOperationException($"the first KD step with the student {otherLayout} differs from the trainer's layout by "
+                + $"{worst.ToString("E2", CultureInfo.InvariantCulture)} relative (limit {ParityLimit.ToString("E0", CultureInfo.InvariantCulture)})");
+        return string.Format(CultureInfo.InvariantCulture, "loss terms agree with the trainer's layout (max relative difference {0:E2})", worst);
+    }
+
+    /// <summary>Phase 2's timings: the student in <paramref name="Other"/> layout instead of the trainer's <paramref name="Trained"/> one; empty for non-convolutional students.</summary>
+    private sealed record LayoutPhase(string Trained, string Other, List<StepTime> Distill, List<StepTime> PyTorch, string? Parity);
 
     /// <summary>pose_models.py's name for a config's architecture (its twins are RTMPose-t and RTMPose-m).</summary>
     private static string TwinName(ModelOptions mo, string who)
@@ -307,7 +355,8 @@ internal static class KdBench
 
     private static void Report(int batch, int reps, int plainReps, List<StepTime> fastTimes, List<StepTime> pyFastTimes, List<StepTime> plainTimes,
         List<StepTime> pyPlainTimes, long csPeakKb,
-        long pyPeakKb, bool peaksReset, (List<string> Rows, string Summary) parity, string maskLine, KdEndToEnd.Result e2e, string loadAtStart, Stopwatch clock)
+        long pyPeakKb, bool peaksReset, (List<string> Rows, string Summary) parity, string maskLine, KdEndToEnd.Result e2e, string loadAtStart, Stopwatch clock,
+        LayoutPhase layout)
     {
         var inv = CultureInfo.InvariantCulture;
         Sample fast = Sample.Of(fastTimes.Select(t => t.Wall).ToList()), pyFast = Sample.Of(pyFastTimes.Select(t => t.Wall).ToList());
@@ -322,9 +371,16 @@ internal static class KdBench
         Console.WriteLine();
         Console.WriteLine("| measurement | Distill | PyTorch | throughput ratio | ratio of best entries | spread | CPU time per step, Distill / PyTorch | reps |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
-        Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers BN folded, channels-last, inference mode (the trainer's path) | {1} | {2} | {3:F2}x | {4:F2}x | {5} / {6} | {7} | {8} |",
+        Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers BN folded, channels-last, inference mode; student {9} (the trainer's path) | {1} | {2} | {3:F2}x | {4:F2}x | {5} / {6} | {7} | {8} |",
             batch, Cell(fast), Cell(pyFast), pyFast.Median / fast.Median, pyFast.Best / fast.Best, Pct(fast.Spread), Pct(pyFast.Spread),
-            Cpu(fastTimes, pyFastTimes), reps));
+            Cpu(fastTimes, pyFastTimes), reps, layout.Trained));
+        if (layout.Distill.Count > 0)
+        {
+            Sample other = Sample.Of(layout.Distill.Select(t => t.Wall).ToList()), pyOther = Sample.Of(layout.PyTorch.Select(t => t.Wall).ToList());
+            Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers as above, student {1} | {2} | {3} | {4:F2}x | {5:F2}x | {6} / {7} | {8} | {9} |",
+                batch, layout.Other, Cell(other), Cell(pyOther), pyOther.Median / other.Median, pyOther.Best / other.Best, Pct(other.Spread),
+                Pct(pyOther.Spread), Cpu(layout.Distill, layout.PyTorch), layout.Distill.Count));
+        }
         Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers plain (BN kept, default layout, no_grad; PyTorch's graph) | {1} | {2} | {3:F2}x | {4:F2}x | {5} / {6} | {7} | {8} |",
             batch, Cell(plain), Cell(pyPlain), pyPlain.Median / plain.Median, pyPlain.Best / plain.Best, Pct(plain.Spread), Pct(pyPlain.Spread),
             Cpu(plainTimes, pyPlainTimes), plainReps));
@@ -333,12 +389,20 @@ internal static class KdBench
             pyFast.Median / (e2e.Seconds / e2e.Batches), e2e.Batches));
         Console.WriteLine(string.Format(inv, "| peak RSS over the timed steps of the first line (VmHWM) | {0:F0} MB | {1:F0} MB | PyTorch / Distill {2:F2}x | | | | |",
             csPeakKb / 1024.0, pyPeakKb / 1024.0, (double)pyPeakKb / csPeakKb));
+        if (layout.Distill.Count > 0)
+        {
+            double other = Sample.Of(layout.Distill.Select(t => t.Wall).ToList()).Median;
+            Console.WriteLine();
+            Console.WriteLine(string.Format(inv, "Student layout (Distill, same teachers and batch): {0} {1:F0} ms, {2} {3:F0} ms per step; the {0} step takes {4:F2}x the time of the {2} one ({5} and {6} repetitions).",
+                layout.Trained, fast.Median * 1e3, layout.Other, other * 1e3, fast.Median / other, reps, layout.Distill.Count));
+        }
         Console.WriteLine();
-        Console.WriteLine("Parity of the first step (identical weights and batch; Distill with its folded channels-last teachers):");
+        Console.WriteLine($"Parity of the first step (identical weights and batch; Distill with its folded channels-last teachers and its {layout.Trained} student):");
         Console.WriteLine("| loss term | Distill | PyTorch | relative difference |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var l in parity.Rows) Console.WriteLine(l);
         Console.WriteLine(parity.Summary);
+        if (layout.Parity is not null) Console.WriteLine($"Student {layout.Other} against {layout.Trained}, first step: {layout.Parity}");
         Console.WriteLine(maskLine);
         Console.WriteLine();
         Console.WriteLine("One step = both teacher forwards, their SimCC distributions mapped into the student's bins through the crop geometry, "

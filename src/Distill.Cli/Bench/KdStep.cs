@@ -6,6 +6,7 @@ using Distill.Torch;
 using Distill.Torch.Optim;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
+using Distill.Training.Models;
 using Distill.Training.Training;
 
 namespace Distill.Cli.Bench;
@@ -13,12 +14,13 @@ namespace Distill.Cli.Bench;
 /// <summary>
 /// One logit-distillation training step on a fixed batch, assembled from the trainer's parts as Trainer.Run assembles
 /// them: per teacher <see cref="TeacherModel.Targets"/> (teacher forward and the mapping into the student's bins),
-/// student forward, ground-truth loss (the head's KLDiscretLoss), <see cref="LogitKDLoss"/> per teacher with its mask and weight,
+/// student forward (its crops channels-last when its weights are), ground-truth loss (the head's KLDiscretLoss), <see cref="LogitKDLoss"/> per teacher with its mask and weight,
 /// every term read back as a number (the trainer logs them), backward, gradient clipping, AdamW step.
 /// </summary>
 internal sealed class KdStep : IDisposable
 {
     private readonly TopdownPoseEstimator _student;
+    private readonly bool _channelsLast;
     private readonly SimCCLabel _codec;
     private readonly LogitKDLoss _kd;
     private readonly bool _maskUnknown;
@@ -30,6 +32,8 @@ internal sealed class KdStep : IDisposable
     public KdStep(ExperimentOptions o, TopdownPoseEstimator student, KdFixture batch)
     {
         _student = student;
+        // As the trainer feeds a channels-last student: its batches in the same layout.
+        _channelsLast = ChannelsLast.IsStoredIn(student);
         _codec = student.Codec as SimCCLabel ?? throw new ArgumentException("logit distillation needs a SimCC student");
         var kd = o.Losses.LogitKd;
         if (kd.Reduction != KdReduction.DwPose)
@@ -58,6 +62,9 @@ internal sealed class KdStep : IDisposable
 
     public double KdWeight(int teacher) => _kdWeights[teacher];
 
+    /// <summary>Whether the student's weights, and so its input batches, are channels-last.</summary>
+    public bool IsChannelsLast => _channelsLast;
+
     /// <summary>Runs the step on the fixed batch with <paramref name="teachers"/> (one per fixture teacher input); returns every loss term and their sum, "loss".</summary>
     public Dictionary<string, double> Run(IReadOnlyList<TeacherModel> teachers) =>
         Run(teachers, _batch.StudentInput, _batch.Targets, _batch.TeacherInputs, _batch.StudentToTeacher);
@@ -74,7 +81,7 @@ internal sealed class KdStep : IDisposable
             // student's activations exist.
             var teacherTargets = teachers.Select((teacher, t) => teacher.Targets(teacherInputs[t], studentToTeacher[t], _codec, _kd.Beta))
                 .ToList();
-            using var outs = _student.ForwardWithFeatures(input);
+            using var outs = _student.ForwardWithFeatures(ChannelsLast.Input(input, _channelsLast));
             var terms = new Dictionary<string, Tensor>(_student.Loss(outs.Heads, targets), StringComparer.Ordinal);
             for (int t = 0; t < teachers.Count; t++)
             {

@@ -6,6 +6,7 @@ using Distill.Pose.Models;
 using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Training.Config.Schema;
+using Distill.Training.Models;
 using Distill.Training.Training;
 
 namespace Distill.Training.Evaluation;
@@ -49,6 +50,8 @@ public static class PoseEvaluator
         });
         var kps = new double[instances.Count][];
         var scores = new double[instances.Count][];
+        // A channels-last model (a student trained so, or its EMA) gets its batches in that layout too.
+        bool channelsLast = ChannelsLast.IsStoredIn(model);
         bool wasTraining = model.Training;
         model.Eval();
         try
@@ -78,7 +81,7 @@ public static class PoseEvaluator
                 using (var scope = torch.NewDisposeScope())
                 using (Autograd.InferenceMode())
                 {
-                    var input = torch.FromArray(flat, [n, 3, h, w]).To(device);
+                    var input = ChannelsLast.Input(torch.FromArray(flat, [n, 3, h, w]).To(device), channelsLast);
                     decoded = model.Predict(input, flipTest);
                 }
                 for (int i = 0; i < n; i++)

@@ -47,12 +47,26 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after every training step with (stage, 0-based epoch, batches done in that epoch), before a stop request is honoured.</summary>
     internal Action<int, int, int>? AfterStep { get; set; }
 
+    /// <summary>The networks in use now, by role: the student, its EMA, the feature-KD adapters (kd.NAME) and, in stage 2, the self-teacher.</summary>
+    internal IEnumerable<(string Role, Module Network)> Networks
+    {
+        get
+        {
+            yield return ("student", _model);
+            if (_emaModel is not null) yield return ("ema", _emaModel);
+            foreach (var (name, fk) in _featureKd) yield return ($"kd.{name}", fk);
+            if (_stage?.SelfTeacher is { } self) yield return (SelfTeacherName, self);
+        }
+    }
+
     private readonly ExperimentOptions _o;
     private readonly ConfigMapping _resolved;
     private readonly TrainingRequest _request;
     private readonly ILogger _log;
     private readonly Device _device;
     private readonly TopdownPoseEstimator _model;
+    /// <summary>Whether the student (with its EMA, self-teacher, feature-KD adapters and input batches) is channels-last.</summary>
+    private readonly bool _channelsLast;
     private readonly KeypointSet _set;
     private readonly TopdownPoseEstimator? _emaModel;
     private readonly ExpMomentumEma? _ema;
@@ -67,6 +81,8 @@ public sealed class Trainer : IDisposable
     private readonly SummaryWriter? _tb;
     private readonly MetricsLog _metrics;
     private readonly string _configHash;
+    /// <summary>The stage whose epochs are running (null outside <see cref="Run"/>).</summary>
+    private TrainingStage? _stage;
 
     // Counters of one Run call, shared by both stages.
     private Stopwatch _runWatch = new();
@@ -100,14 +116,19 @@ public sealed class Trainer : IDisposable
         (_model, _set) = ModelFactory.Build(o.Model, o.Losses);
         _model.To(_device);
         LoadInitialWeights();
-        _log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}\n{Summary}", o.Name, _set.Count, o.Model.InputSize[0],
-            o.Model.InputSize[1], ModelSummary.Of(_model));
+        // After the weights are in and before the optimizer and the EMA take hold of the parameters; the layout change
+        // keeps every parameter object, so nothing else needs to know.
+        _channelsLast = ChannelsLast.AppliesTo(o.Model, _model);
+        if (_channelsLast) _model.ToChannelsLast();
+        _log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}, {Layout}\n{Summary}", o.Name, _set.Count, o.Model.InputSize[0],
+            o.Model.InputSize[1], _channelsLast ? "channels-last" : "default layout", ModelSummary.Of(_model));
 
         if (o.Ema.Enabled)
         {
             (_emaModel, _) = ModelFactory.Build(o.Model, o.Losses);
             _emaModel.To(_device);
             _emaModel.RequiresGrad_(false);
+            if (_channelsLast) _emaModel.ToChannelsLast();
             _emaModel.LoadStateDict(_model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
             _ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma);
         }
@@ -125,6 +146,8 @@ public sealed class Trainer : IDisposable
                     throw new TrainingException($"teachers.{t.Name}: feature KD needs equal strides after resampling (teacher {teacher.Model.Backbone.OutStrides[^1]}, student {_model.Backbone.OutStrides[^1]})");
                 var fk = new FeatureKDLoss(_model.Backbone.OutChannels[^1], teacher.Model.Backbone.OutChannels[^1], 1.0);
                 fk.To(_device);
+                // Its 1x1 alignment conv runs on the student's (then channels-last) features.
+                if (_channelsLast) ChannelsLast.Apply(fk);
                 _featureKd[t.Name] = fk;
             }
         }
@@ -270,6 +293,7 @@ public sealed class Trainer : IDisposable
         finally
         {
             second?.Dispose();
+            _stage = null;
         }
     }
 
@@ -405,6 +429,8 @@ public sealed class Trainer : IDisposable
             if (folded) teacher.FoldBatchNorm();
             teacher.LoadStateDict(weights, strict: true);
             if (!folded) teacher.FoldBatchNorm();
+            // It sees the student's batches, which are channels-last when the student is.
+            if (_channelsLast) teacher.ToChannelsLast();
             return teacher;
         }
         catch
@@ -426,6 +452,7 @@ public sealed class Trainer : IDisposable
         int runEnd = RunEndEpoch;
         string stageLabel = stage.IsMain ? "" : $"stage {stage.Number} ";
         var progress = new ProgressLine();
+        _stage = stage;
 
         for (int epoch = Math.Max(state.Epoch, stage.FirstEpoch); epoch < stage.EndEpoch; epoch++)
         {
@@ -556,7 +583,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The loss terms of one batch (each already weighted) and the outputs they were computed from.</summary>
     private (Dictionary<string, Tensor> Terms, PoseOutputs Outputs) LossTerms(TrainingStage stage, TopdownBatch batch, int epoch)
     {
-        var input = batch.Input.To(_device);
+        // The step's dispose scope frees both handles.
+        var input = ChannelsLast.Input(batch.Input.To(_device), _channelsLast);
         var targets = batch.Tensors.Where(kv => kv.Key != "input").ToDictionary(kv => kv.Key, kv => kv.Value.To(_device));
         var simcc = _model.Codec as SimCCLabel;
         TeacherTargets TargetsOf(int t, (long, long, int)? featShape) => _teachers[t].Targets(batch.TeacherInputs[t].To(_device),

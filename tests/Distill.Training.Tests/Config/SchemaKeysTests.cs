@@ -63,6 +63,7 @@ public sealed class SchemaKeysTests : IDisposable
           std: [1, 1, 1]
           bn_momentum: 0.03
           bn_eps: 0.001
+          channels_last: false
         data:
           sources:
             - name: mpii
@@ -164,8 +165,8 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((2.0, true, true), (c.SimccSplitRatio, c.Normalize, c.UseDark));
         Assert.Equal([64, 64], c.HeatmapSize!);
         Assert.Equal((false, true), (exp.Model.TestCfg.FlipTest, exp.Model.TestCfg.ShiftHeatmap));
-        Assert.Equal(("init.pth", "backbone.pth", 0.03, 0.001),
-            (exp.Model.InitCheckpoint, exp.Model.BackboneCheckpoint, exp.Model.BnMomentum, exp.Model.BnEps));
+        Assert.Equal(("init.pth", "backbone.pth", 0.03, 0.001, false),
+            (exp.Model.InitCheckpoint, exp.Model.BackboneCheckpoint, exp.Model.BnMomentum, exp.Model.BnEps, exp.Model.ChannelsLast));
         var s = exp.Data.Sources[0];
         Assert.Equal(("mpii16", 2.0, "mpii/val.json", "mpii/images", "mpii/boxes.json"), (s.KeypointSet, s.Ratio, s.ValAnnFile, s.ValImgDir, s.BboxFile));
         Assert.Equal((8, 16, 0, 4, 30), (exp.Data.BatchSize, exp.Data.ValBatchSize, exp.Data.NumWorkers, exp.Data.Prefetch, exp.Data.Stage2Epochs));

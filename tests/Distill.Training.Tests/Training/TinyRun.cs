@@ -50,16 +50,16 @@ internal sealed class TinyRun : IDisposable
         return path;
     }
 
-    /// <summary>Builds a trainer for <paramref name="config"/>; <paramref name="resume"/> as the --resume option.</summary>
-    public Trainer Trainer(string config, string? resume = null)
+    /// <summary>Builds a trainer for <paramref name="config"/>; <paramref name="resume"/> as the --resume option, <paramref name="set"/> as --set overrides.</summary>
+    public Trainer Trainer(string config, string? resume = null, IReadOnlyList<string>? set = null)
     {
-        var o = ConfigLoader.LoadExperiment(config, [], out var resolved);
+        var o = ConfigLoader.LoadExperiment(config, set ?? [], out var resolved);
         return new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = Dir }, NullLogger.Instance);
     }
 
-    public TrainingResult Train(string config, string? resume = null)
+    public TrainingResult Train(string config, string? resume = null, IReadOnlyList<string>? set = null)
     {
-        using var trainer = Trainer(config, resume);
+        using var trainer = Trainer(config, resume, set);
         return trainer.Run(CancellationToken.None);
     }
 

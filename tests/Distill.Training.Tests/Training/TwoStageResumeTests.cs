@@ -31,6 +31,7 @@ public sealed class TwoStageResumeTests : IDisposable
         {
             trainer.AfterStep = (stage, epoch, batch) =>
             {
+                AssertChannelsLast(trainer, stage);
                 seen.Add((stage, epoch, batch));
                 if (stage == 2) cts.Cancel();
             };
@@ -57,7 +58,19 @@ public sealed class TwoStageResumeTests : IDisposable
         Assert.Contains(Path.Combine(stopped.WorkDir, Trainer.StageTwoCheckpointFile), refused.Message);
         Assert.Contains("stage 2", refused.Message);
 
-        var resumed = _run.Train(config, resume: "");
+        TrainingResult resumed;
+        using (var trainer = _run.Trainer(config, resume: ""))
+        {
+            // The self-teacher rebuilt from the checkpoint (already BN-folded) is channels-last like the one it replaces.
+            int stageTwoSteps = 0;
+            trainer.AfterStep = (stage, _, _) =>
+            {
+                AssertChannelsLast(trainer, stage);
+                if (stage == 2) stageTwoSteps++;
+            };
+            resumed = trainer.Run(CancellationToken.None);
+            Assert.True(stageTwoSteps > 0);
+        }
         Assert.True(resumed.Completed);
         Assert.Equal(straight.Iterations, resumed.Iterations);
         Assert.Equal(straight.EpochsDone, resumed.EpochsDone);
@@ -80,6 +93,18 @@ public sealed class TwoStageResumeTests : IDisposable
         foreach (var (key, value) in want) Assert.True(Math.Abs(value - got[key]) <= 1e-5 * Math.Max(1, Math.Abs(value)), $"{key}: {value} vs {got[key]}");
         Assert.Equal(straight.LastMetrics.Keys.Order(), resumed.LastMetrics.Keys.Order());
         foreach (var (key, value) in straight.LastMetrics) Assert.Equal(value, resumed.LastMetrics[key], 1e-6);
+    }
+
+    /// <summary>
+    /// The student (channels-last by default, being convolutional), its EMA and, in stage 2, the self-teacher all keep
+    /// NHWC weights through the run, stage switch and resume.
+    /// </summary>
+    private static void AssertChannelsLast(Trainer trainer, int stage)
+    {
+        ChannelsLastStudentTests.AssertLayout(trainer, channelsLast: true);
+        var roles = trainer.Networks.Select(n => n.Role).ToList();
+        Assert.Contains("student", roles);
+        Assert.Equal(stage == 2, roles.Contains(Trainer.SelfTeacherName));
     }
 
     /// <summary>Per-step loss terms (stage 1 under train/, stage 2 under stage2/) and stage-2 validation metrics, keyed by (name, step).</summary>

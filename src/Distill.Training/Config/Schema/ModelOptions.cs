@@ -55,6 +55,14 @@ public sealed class ModelOptions : IValidatable
     [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double BnEps { get; set; } = 1e-5;
 
+    /// <summary>
+    /// Train the student with its weights and input batches channels-last (NHWC), where libtorch's CPU convolutions
+    /// and their gradients are faster; the results differ from the default layout only by floating-point rounding, and
+    /// checkpoints are written in the logical (row-major) order either way. Ignored for students without ConvModules
+    /// (ViT). Teachers follow their own <see cref="TeacherOptions.ChannelsLast"/>, not this key of their config.
+    /// </summary>
+    public bool ChannelsLast { get; set; } = true;
+
     public IEnumerable<ValidationMessage> Validate()
     {
         var expected = Head.Type switch
