@@ -32,9 +32,19 @@ public static unsafe class torch
         fixed (long* p = shape) return new(Native.distill_full(p, shape.Length, value, (int)dtype, (int)d.Type, d.Index, requiresGrad));
     }
 
-    public static Tensor ZerosLike(Tensor t) => Zeros(t.Shape, t.DType, t.Device);
-    public static Tensor OnesLike(Tensor t) => Ones(t.Shape, t.DType, t.Device);
-    public static Tensor FullLike(Tensor t, double value) => Full(t.Shape, value, t.DType, t.Device);
+    /// <summary>Zeros shaped like <paramref name="t"/>, in its memory format (PyTorch's preserve_format for
+    /// channels-last), so optimizer state beside a channels-last weight is channels-last too.</summary>
+    public static Tensor ZerosLike(Tensor t) => PreserveFormat(t, Zeros(t.Shape, t.DType, t.Device));
+    public static Tensor OnesLike(Tensor t) => PreserveFormat(t, Ones(t.Shape, t.DType, t.Device));
+    public static Tensor FullLike(Tensor t, double value) => PreserveFormat(t, Full(t.Shape, value, t.DType, t.Device));
+
+    private static Tensor PreserveFormat(Tensor like, Tensor made)
+    {
+        if (like.Dim != 4 || like.IsContiguous() || !like.IsContiguous(MemoryFormat.ChannelsLast)) return made;
+        var converted = made.Contiguous(MemoryFormat.ChannelsLast);
+        made.Dispose();
+        return converted;
+    }
 
     /// <summary>[start, end) in steps; int64 unless a dtype is given.</summary>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64, Device? device = null)

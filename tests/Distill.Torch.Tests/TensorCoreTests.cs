@@ -165,6 +165,22 @@ public class TensorCoreTests
     }
 
     [Fact]
+    public void LikeConstructorsKeepAChannelsLastLayout()
+    {
+        using var x = torch.Rand([2, 3, 4, 5]);
+        using var cl = x.Contiguous(MemoryFormat.ChannelsLast);
+        using var z = torch.ZerosLike(cl);
+        using var f = torch.FullLike(cl, 2.5);
+        // (N, C, H, W) = (2, 3, 4, 5) channels-last: strides (H*W*C, 1, W*C, C) = (60, 1, 15, 3).
+        Assert.Equal(new long[] { 60, 1, 15, 3 }, z.Strides);
+        Assert.Equal(new long[] { 60, 1, 15, 3 }, f.Strides);
+        Assert.All(f.ToArray<float>(), v => Assert.Equal(2.5f, v));
+        Assert.All(z.ToArray<float>(), v => Assert.Equal(0f, v));
+        using var plain = torch.OnesLike(x);
+        Assert.Equal(new long[] { 60, 20, 5, 1 }, plain.Strides);
+    }
+
+    [Fact]
     public void ThreadCountIsSettable()
     {
         int before = torch.NumThreads;
