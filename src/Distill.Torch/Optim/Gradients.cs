@@ -23,6 +23,22 @@ public static class Gradients
         return total;
     }
 
+    /// <summary>
+    /// The joint norm of the gradients of <paramref name="parameters"/>, computed as <see cref="ClipGradNorm"/> does,
+    /// without changing them (what training logs as grad_norm when it does not clip).
+    /// </summary>
+    public static unsafe double TotalNorm(IEnumerable<Tensor> parameters, double normType = 2)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm_type must be > 0 or +inf");
+        var ps = parameters.ToArray();
+        using var h = new HandleArray(ps);
+        double total;
+        // max_norm 0 tells the native side to measure only.
+        fixed (IntPtr* p = h.Pointers) Native.Check(Native.distill_clip_grad_norm(p, ps.Length, 0, normType, out total));
+        return total;
+    }
+
     /// <summary>True when no gradient of <paramref name="parameters"/> holds a NaN or an infinity.</summary>
     public static unsafe bool GradsAreFinite(IEnumerable<Tensor> parameters)
     {

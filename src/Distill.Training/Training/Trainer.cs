@@ -496,9 +496,11 @@ public sealed class Trainer : IDisposable
                 {
                     // The epoch's last optimizer step: its gradients (before clipping) go next to the epoch-end weights.
                     if (histograms && batchIndex + accumulate > batches) LogGradientHistograms(state.Iteration + 1);
+                    var trained = stage.Optimizer.ParamGroups.SelectMany(g => g.Params);
+                    // Logged every step, clipped or not: a spike in it is the first sign of a diverging run.
                     double gradNorm = _o.Optimizer.ClipGrad is { } clip
-                        ? Gradients.ClipGradNorm(stage.Optimizer.ParamGroups.SelectMany(g => g.Params), clip.MaxNorm, clip.NormType)
-                        : double.NaN;
+                        ? Gradients.ClipGradNorm(trained, clip.MaxNorm, clip.NormType)
+                        : Gradients.TotalNorm(trained);
                     stage.Optimizer.Step();
                     stage.Optimizer.ZeroGrad();
                     stage.Schedule.Step();

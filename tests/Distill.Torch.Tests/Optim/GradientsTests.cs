@@ -29,6 +29,22 @@ public class GradientsTests
     }
 
     [Fact]
+    public void TotalNormMeasuresWithoutScaling()
+    {
+        using var a = Param(0.0, 0.0);
+        using var b = Param(0.0);
+        LinearGrad(a, 3.0, 4.0);
+        LinearGrad(b, 12.0);
+        // √(3² + 4² + 12²) = 13 for the 2-norm; the largest magnitude, 12, for the infinity norm.
+        Assert.Equal(13.0, Gradients.TotalNorm([a, b]), 12);
+        Assert.Equal(12.0, Gradients.TotalNorm([a, b], double.PositiveInfinity), 12);
+        using var ga = a.Grad!;
+        using var gb = b.Grad!;
+        Assert.Equal([3.0, 4.0], ga.ToArray<double>());
+        Assert.Equal([12.0], gb.ToArray<double>());
+    }
+
+    [Fact]
     public void ClipGradNormLeavesSmallGradientsAlone()
     {
         using var a = Param(0.0, 0.0);

@@ -82,6 +82,8 @@ public sealed class TrainerTests : IDisposable
         var scalars = EventFileReader.ReadScalars(Assert.Single(events));
         Assert.Contains(scalars, s => s.Tag == "train/loss_kpt");
         Assert.Contains(scalars, s => s.Tag == "val/coco/PCK@0.1");
+        // No clip_grad in this config: the gradient norm is still measured and logged, positive and finite.
+        Assert.Contains(scalars, s => s.Tag == "train/grad_norm" && s.Value > 0 && float.IsFinite(s.Value));
         Assert.Contains(full.LastMetrics.Keys, k => k == "mpii/PCKh");
         var records = MetricsLog.Read(Path.Combine(work, MetricsLog.FileName));
         Assert.Contains(records, r => r.Metrics.ContainsKey("val/coco/AP"));
