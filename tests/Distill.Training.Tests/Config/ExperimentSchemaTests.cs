@@ -104,7 +104,7 @@ public sealed class ExperimentSchemaTests : IDisposable
               val_interval: 10
               two_stage: {enabled: true, epochs: 60}
             evaluation: {metrics: [coco, pckh], best_metric: coco/AP, rule: greater}
-            logging: {tensorboard: true, log_images: true, interval: 20}
+            logging: {tensorboard: true, log_images: true}
             checkpoint: {interval: 5, keep_last: 0}
             """);
 

@@ -140,7 +140,7 @@ public sealed class SchemaKeysTests : IDisposable
           log_interval: 10
           two_stage: {enabled: true, epochs: 20, logit_weight: 0.5}
         evaluation: {metrics: [pckh], best_metric: pckh/Mean, rule: less, flip_test: false}
-        logging: {tensorboard: false, log_images: true, histograms: true, histogram_interval: 3, interval: 100}
+        logging: {tensorboard: false, log_images: true, histograms: true, histogram_interval: 3}
         checkpoint: {interval: 1, keep_last: 5, save_best: false, save_optimizer: false}
         """;
 
@@ -184,7 +184,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((false, 0.001, 1000.0, false), (exp.Ema.Enabled, exp.Ema.Momentum, exp.Ema.Gamma, exp.Ema.UpdateBuffers));
         Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.TwoStage.Epochs, exp.Train.TwoStage.LogitWeight));
         Assert.Equal((CompareRule.Less, (bool?)false), (exp.Evaluation.Rule, exp.Evaluation.FlipTest));
-        Assert.Equal((false, true, true, (int?)3, 100), (exp.Logging.Tensorboard, exp.Logging.LogImages, exp.Logging.Histograms, exp.Logging.HistogramInterval, exp.Logging.Interval));
+        Assert.Equal((false, true, true, (int?)3), (exp.Logging.Tensorboard, exp.Logging.LogImages, exp.Logging.Histograms, exp.Logging.HistogramInterval));
         Assert.Equal((1, 5, false, false), (exp.Checkpoint.Interval, exp.Checkpoint.KeepLast, exp.Checkpoint.SaveBest, exp.Checkpoint.SaveOptimizer));
     }
 

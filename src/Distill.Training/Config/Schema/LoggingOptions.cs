@@ -21,10 +21,6 @@ public sealed class LoggingOptions : IValidatable
     [Range(1, 100000)]
     public int? HistogramInterval { get; set; }
 
-    /// <summary>Iterations between scalar summaries.</summary>
-    [Range(1, int.MaxValue)]
-    public int Interval { get; set; } = 50;
-
     public IEnumerable<ValidationMessage> Validate()
     {
         if (HistogramInterval is not null && !Histograms)
