@@ -129,6 +129,23 @@ public abstract class Module : IDisposable
     public IEnumerable<Tensor> Buffers(bool recurse = true) => NamedBuffers(recurse).Select(b => b.Buffer);
 
     /// <summary>
+    /// Stores every 4-d parameter and buffer (conv weights) channels-last, in place, as PyTorch's
+    /// <c>module.to(memory_format=torch.channels_last)</c>. The tensors keep their identity, so optimizers and copies
+    /// that hold them stay valid. Convolutions take libtorch's NHWC kernels when their input is channels-last too;
+    /// results differ only by rounding, and default-layout inputs still work, only slower.
+    /// </summary>
+    public void ToChannelsLast()
+    {
+        using var _ = Autograd.NoGrad();
+        foreach (var t in Parameters().Concat(Buffers()))
+        {
+            if (t.Dim != 4 || t.IsContiguous(MemoryFormat.ChannelsLast)) continue;
+            using var cl = t.Contiguous(MemoryFormat.ChannelsLast);
+            t.SetData(cl);
+        }
+    }
+
+    /// <summary>
     /// Parameters and persistent buffers by dotted name, in registration order (PyTorch's order: each module's own
     /// parameters, then its buffers, then its children). The tensors are the module's own; do not dispose them.
     /// </summary>

@@ -11,31 +11,27 @@ public static class Gradients
     /// min(1, maxNorm / (total + 1e-6)). Returns the total norm before clipping; parameters without a gradient
     /// are ignored, and with none at all the result is 0.
     /// </summary>
-    public static unsafe double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm, double normType = 2)
+    public static double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm, double normType = 2)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max_norm must be > 0");
-        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm_type must be > 0 or +inf");
-        var ps = parameters.ToArray();
-        using var h = new HandleArray(ps);
-        double total;
-        fixed (IntPtr* p = h.Pointers) Native.Check(Native.distill_clip_grad_norm(p, ps.Length, maxNorm, normType, out total));
-        return total;
+        return NormAndClip(parameters, maxNorm, normType);
     }
 
     /// <summary>
     /// The joint norm of the gradients of <paramref name="parameters"/>, computed as <see cref="ClipGradNorm"/> does,
     /// without changing them (what training logs as grad_norm when it does not clip).
     /// </summary>
-    public static unsafe double TotalNorm(IEnumerable<Tensor> parameters, double normType = 2)
+    public static double TotalNorm(IEnumerable<Tensor> parameters, double normType = 2) => NormAndClip(parameters, 0, normType);
+
+    /// <summary>The joint gradient norm, clipping to <paramref name="maxNorm"/> when it is positive (0: measure only).</summary>
+    private static unsafe double NormAndClip(IEnumerable<Tensor> parameters, double maxNorm, double normType)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm_type must be > 0 or +inf");
         var ps = parameters.ToArray();
         using var h = new HandleArray(ps);
         double total;
-        // max_norm 0 tells the native side to measure only.
-        fixed (IntPtr* p = h.Pointers) Native.Check(Native.distill_clip_grad_norm(p, ps.Length, 0, normType, out total));
+        fixed (IntPtr* p = h.Pointers) Native.Check(Native.distill_clip_grad_norm(p, ps.Length, maxNorm, normType, out total));
         return total;
     }
 

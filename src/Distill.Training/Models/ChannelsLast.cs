@@ -8,7 +8,7 @@ namespace Distill.Training.Models;
 /// <summary>
 /// Channels-last (NHWC) storage for the networks that train: the student of <see cref="ModelOptions.ChannelsLast"/>,
 /// its EMA copy, the stage-2 self-teacher and the feature-KD adapters. Conversion rewrites each tensor's data in
-/// place (<see cref="Tensor.SetData"/>), so modules, optimizers and the EMA keep the very tensors they hold.
+/// place (<see cref="Module.ToChannelsLast"/>), so modules, optimizers and the EMA keep the very tensors they hold.
 /// Checkpoints stay layout-free: the safetensors writer stores every tensor in row-major order and loading copies
 /// into whatever layout the receiving tensor has.
 /// </summary>
@@ -16,18 +16,6 @@ public static class ChannelsLast
 {
     /// <summary>Whether a student built from <paramref name="options"/> trains channels-last: asked for and convolutional.</summary>
     public static bool AppliesTo(ModelOptions options, TopdownPoseEstimator model) => options.ChannelsLast && model.IsConvolutional;
-
-    /// <summary>Stores every 4-d parameter and buffer of any module channels-last, as <see cref="TopdownPoseEstimator.ToChannelsLast"/> does for a pose model.</summary>
-    public static void Apply(Module module)
-    {
-        using var _ = Autograd.NoGrad();
-        foreach (var t in module.Parameters().Concat(module.Buffers()))
-        {
-            if (t.Dim != 4 || t.IsContiguous(MemoryFormat.ChannelsLast)) continue;
-            using var cl = t.Contiguous(MemoryFormat.ChannelsLast);
-            t.SetData(cl);
-        }
-    }
 
     /// <summary>
     /// Whether a module's weights are stored channels-last: some 4-d parameter is NHWC-contiguous and not row-major

@@ -147,7 +147,7 @@ public sealed class Trainer : IDisposable
                 var fk = new FeatureKDLoss(_model.Backbone.OutChannels[^1], teacher.Model.Backbone.OutChannels[^1], 1.0);
                 fk.To(_device);
                 // Its 1x1 alignment conv runs on the student's (then channels-last) features.
-                if (_channelsLast) ChannelsLast.Apply(fk);
+                if (_channelsLast) fk.ToChannelsLast();
                 _featureKd[t.Name] = fk;
             }
         }
