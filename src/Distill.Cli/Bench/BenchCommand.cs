@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Torch.Optim;
+using Distill.Training.Config;
 
 namespace Distill.Cli.Bench;
 

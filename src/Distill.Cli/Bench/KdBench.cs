@@ -11,6 +11,7 @@ using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
 using Distill.Training.Models;
 using Distill.Training.Teachers;
+using Distill.Pose.Models.Options;
 
 namespace Distill.Cli.Bench;
 
@@ -43,7 +44,7 @@ internal static class KdBench
         var root = RepoRoot.Find();
         var configPath = Path.Combine(root, ExperimentConfig);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"kd suite: experiment config not found: {configPath}", configPath);
-        var o = ConfigLoader.LoadExperiment(configPath);
+        var o = Distill.Training.Config.ExperimentConfig.Load(configPath);
         if (o.Losses.FeatureKd.Weight > 0 && o.Teachers.Any(t => t.FeatureWeight > 0))
             throw new ArgumentException($"{ExperimentConfig}: the kd suite measures logit distillation only (feature_kd weight 0)");
         var loadAtStart = ModelBench.LoadAverage();
@@ -69,7 +70,7 @@ internal static class KdBench
     {
         var inv = CultureInfo.InvariantCulture;
         torch.ManualSeed(Seed);
-        var (student, studentSet) = ModelFactory.Build(o.Model, o.Losses);
+        var (student, studentSet) = ModelFactory.Build(o.Model, o.Losses.Gt);
         using var _s = student;
         var codec = (Distill.Pose.Codecs.SimCCLabel)student.Codec;
         SafeTensors.Save(Path.Combine(dir, "student.safetensors"), student.StateDict());
@@ -88,7 +89,7 @@ internal static class KdBench
             for (int t = 0; t < o.Teachers.Count; t++)
             {
                 var to = o.Teachers[t];
-                var mo = ConfigLoader.LoadModel(to.Config ?? Path.Combine(root, registry.Get(to.Name).Config));
+                var mo = ModelConfig.Load(to.Config ?? Path.Combine(root, registry.Get(to.Name).Config));
                 teacherConfigs.Add(mo);
                 var (model, set) = ModelFactory.Build(mo);
                 ModelBench.RandomizeBatchNorm(model);
@@ -158,7 +159,7 @@ internal static class KdBench
             string? layoutParity = null;
             if (student.IsConvolutional)
             {
-                var (other, _) = ModelFactory.Build(o.Model, o.Losses);
+                var (other, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
                 using var otherModel = other;
                 using (var scope = torch.NewDisposeScope())
                     other.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);

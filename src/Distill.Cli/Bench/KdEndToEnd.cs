@@ -8,7 +8,7 @@ using Distill.Torch;
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 
 namespace Distill.Cli.Bench;
 
@@ -35,7 +35,7 @@ internal static class KdEndToEnd
         Synth.Generate(new SynthOptions { OutDir = root, Seed = 1, CocoImages = images, MpiiImages = images, Threads = threads });
         double synthSeconds = synthClock.Elapsed.TotalSeconds;
 
-        var o = ConfigLoader.LoadExperiment(configPath);
+        var o = ExperimentConfig.Load(configPath);
         o.Data.Sources =
         [
             new DataSourceOptions

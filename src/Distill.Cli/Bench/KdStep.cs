@@ -7,7 +7,7 @@ using Distill.Torch.Optim;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
 using Distill.Training.Models;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 
 namespace Distill.Cli.Bench;
 
@@ -36,7 +36,7 @@ internal sealed class KdStep : IDisposable
         _channelsLast = ChannelsLast.IsStoredIn(student);
         _codec = student.Codec as SimCCLabel ?? throw new ArgumentException("logit distillation needs a SimCC student");
         var kd = o.Losses.LogitKd;
-        if (kd.Reduction != KdReduction.DwPose)
+        if (kd.Reduction != KDReduction.DWPose)
             throw new ArgumentException($"the kd suite's PyTorch loop implements the dwpose reduction only, the config asks for {kd.Reduction}");
         _kd = new LogitKDLoss(kd.EffectiveBeta, KDReduction.DWPose);
         _maskUnknown = kd.MaskUnknown;

@@ -8,8 +8,9 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Evaluation;
 using Distill.Training.Models;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 using Microsoft.Extensions.Logging;
+using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
@@ -71,7 +72,7 @@ internal static class DemoCommand
         {
             if (cts.IsCancellationRequested) break;
             var config = Path.Combine(root, "configs", "demo", name + ".yaml");
-            var o = ConfigLoader.LoadExperiment(config, overrides, out var resolved);
+            var o = ExperimentConfig.Load(config, overrides, out var resolved);
             log.LogInformation("training {Name} ({Config})", name, Path.GetRelativePath(root, config));
             TrainingResult result;
             // Dispose scopes and inference mode are per thread; each run gets one thread of its own.
@@ -110,7 +111,7 @@ internal static class DemoCommand
         Console.WriteLine("|---|---|---|---|");
         foreach (var (teacher, source) in new[] { ("teacher_coco", "coco"), ("teacher_mpii", "mpii") })
         {
-            var o = ConfigLoader.LoadExperiment(Path.Combine(root, "configs", "demo", teacher + ".yaml"));
+            var o = ExperimentConfig.Load(Path.Combine(root, "configs", "demo", teacher + ".yaml"));
             var src = SourceData.Load(o.Data.Sources[0], train: true, val: true);
             double baseline = PoseEvaluator.MeanPoseBaseline(src.Train!, src.Val!);
             double pck = results.First(x => x.Name == teacher).Result.LastMetrics.GetValueOrDefault($"{source}/PCK@0.1", double.NaN);
@@ -121,7 +122,7 @@ internal static class DemoCommand
         var onnxPath = Path.Combine(demoDir, "student_kd.onnx");
         try
         {
-            var mo = ConfigLoader.LoadModel(Path.Combine(root, "configs", "demo", "student_kd.yaml"));
+            var mo = ModelConfig.Load(Path.Combine(root, "configs", "demo", "student_kd.yaml"));
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {

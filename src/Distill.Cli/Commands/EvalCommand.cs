@@ -4,7 +4,8 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Evaluation;
 using Distill.Training.Models;
-using Distill.Training.Training;
+using Distill.Training.Engine;
+using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
@@ -33,12 +34,12 @@ internal static class EvalCommand
 
     public static Dictionary<string, double> Run(string configPath, IReadOnlyList<string> overrides, string checkpoint, bool? flip = null)
     {
-        var o = ConfigLoader.LoadExperiment(configPath, overrides);
+        var o = ExperimentConfig.Load(configPath, overrides);
         // The same rule as the trainer's validation, so eval reproduces the numbers logged during training.
         bool flipTest = flip ?? o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest;
         torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
         var device = Device.Parse(o.Device);
-        var (model, set) = ModelFactory.Build(o.Model, o.Losses);
+        var (model, set) = ModelFactory.Build(o.Model, o.Losses.Gt);
         using (model)
         {
             WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));

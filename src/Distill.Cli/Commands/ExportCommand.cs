@@ -3,6 +3,7 @@ using Distill.Onnx;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Models;
+using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
@@ -26,7 +27,7 @@ internal static class ExportCommand
         cmd.SetAction(r =>
         {
             // Only the model section is read: data paths and the teacher registry are never touched.
-            var mo = ConfigLoader.LoadModel(r.GetValue(config)!, r.GetValue(set) ?? []);
+            var mo = ModelConfig.Load(r.GetValue(config)!, r.GetValue(set) ?? []);
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {

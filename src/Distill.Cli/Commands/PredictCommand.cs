@@ -9,6 +9,8 @@ using Distill.Torch.Vision;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Models;
+using Distill.Config;
+using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
@@ -41,7 +43,7 @@ internal static class PredictCommand
     private static int Run(string configPath, string checkpoint, string images, string? boxesPath, string? bboxText, string outDir,
         bool flip, double radius, int thickness, double kptThr)
     {
-        var mo = ConfigLoader.LoadModel(configPath);
+        var mo = ModelConfig.Load(configPath);
         int batchSize = BatchSize(configPath);
         var (model, kps) = ModelFactory.Build(mo);
         using var _m = model;

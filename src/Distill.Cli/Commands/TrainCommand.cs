@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Distill.Cli.Hosting;
 using Distill.Training.Config;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,7 +39,7 @@ internal static class TrainCommand
     public static int Run(TrainingRequest request)
     {
         // Strict binding reports every config error at once, before anything starts.
-        var options = ConfigLoader.LoadExperiment(request.ConfigPath, request.Overrides, out var resolved);
+        var options = ExperimentConfig.Load(request.ConfigPath, request.Overrides, out var resolved);
         var workDir = Path.GetFullPath(request.WorkDir ?? options.WorkDir ?? Path.Combine("experiments", options.Name ?? "run"));
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();

@@ -1,8 +1,9 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Distill.Config;
 
 namespace Distill.Cli.Hosting;
 

@@ -1,3 +1,4 @@
+using Distill.Config;
 using Distill.Torch;
 
 namespace Distill.Pose.Losses;
@@ -6,12 +7,16 @@ namespace Distill.Pose.Losses;
 public enum KDReduction
 {
     /// <summary>DWPose: sum over bins, sum over K, mean over batch, x + y, divided by K.</summary>
+    [ConfigName("dwpose")]
     DWPose,
     /// <summary>Sum over bins, K and axes, divided by the batch size (kl_div's batchmean over samples).</summary>
+    [ConfigName("batchmean")]
     BatchMean,
     /// <summary>Mean over every (sample, keypoint, axis) of the per-distribution KL (bins summed).</summary>
+    [ConfigName("mean")]
     Mean,
     /// <summary>Plain sum.</summary>
+    [ConfigName("sum")]
     Sum,
 }
 

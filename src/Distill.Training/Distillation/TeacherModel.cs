@@ -100,7 +100,7 @@ public sealed class TeacherModel : IDisposable
         }
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"teacher '{t.Name}': checkpoint not found: {checkpoint}", checkpoint);
         if (sha is not null) TeacherRegistry.VerifySha256(checkpoint, sha, t.Name);
-        var mo = ConfigLoader.LoadModel(config);
+        var mo = ModelConfig.Load(config);
         var (model, set) = ModelFactory.Build(mo);
         if (t.KeypointSet is not null && t.KeypointSet != set.Name)
             throw new ArgumentException($"teacher '{t.Name}': keypoint_set '{t.KeypointSet}' differs from its config's '{set.Name}'");

@@ -7,7 +7,7 @@ using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Training.Config.Schema;
 using Distill.Training.Models;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 
 namespace Distill.Training.Evaluation;
 

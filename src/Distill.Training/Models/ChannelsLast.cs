@@ -2,6 +2,7 @@ using Distill.Pose.Models;
 using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Training.Config.Schema;
+using Distill.Pose.Models.Options;
 
 namespace Distill.Training.Models;
 

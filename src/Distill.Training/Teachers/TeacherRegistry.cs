@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Distill.Training.Config;
 using YamlDotNet.RepresentationModel;
+using Distill.Config;
 
 namespace Distill.Training.Teachers;
 

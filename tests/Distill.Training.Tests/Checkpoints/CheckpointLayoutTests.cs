@@ -42,7 +42,7 @@ public sealed class CheckpointLayoutTests : IDisposable
 
     private Side Build(bool channelsLast, bool step)
     {
-        var mo = ConfigLoader.LoadModel(_model);
+        var mo = ModelConfig.Load(_model);
         var (student, _) = ModelFactory.Build(mo);
         var (ema, _) = ModelFactory.Build(mo);
         ema.RequiresGrad_(false);

@@ -1,4 +1,5 @@
 using Distill.Training.Config;
+using Distill.Config;
 
 namespace Distill.Training.Tests.Config;
 

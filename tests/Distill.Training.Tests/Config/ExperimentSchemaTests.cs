@@ -1,6 +1,10 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using static Distill.Training.Tests.Config.ConfigTree;
+using Distill.Config;
+using Distill.Pose.Models.Options;
+using Distill.Pose.Models;
+using Distill.Pose.Losses;
 
 namespace Distill.Training.Tests.Config;
 
@@ -108,7 +112,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             checkpoint: {interval: 5, keep_last: 0}
             """);
 
-        var exp = ConfigLoader.LoadExperiment(path);
+        var exp = ExperimentConfig.Load(path);
 
         Assert.Equal("unified-t", exp.Name);
         Assert.Equal("runs/unified-t", exp.WorkDir);
@@ -127,7 +131,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         Assert.False(exp.Data.Sources[0].SkipBad);
         Assert.Equal([0.75, 1.25], exp.Data.Stage2Pipeline!.ScaleFactor);
         Assert.Equal(0.5, exp.Data.Stage2Pipeline.FlipProb);
-        Assert.Equal(KdReduction.DwPose, exp.Losses.LogitKd.Reduction);
+        Assert.Equal(KDReduction.DWPose, exp.Losses.LogitKd.Reduction);
         Assert.Equal(WeightSchedule.Linear, exp.Losses.LogitKd.Schedule);
         Assert.Equal(10.0, exp.Losses.LogitKd.EffectiveBeta, 12);
         Assert.Equal(7e-5, exp.Losses.FeatureKd.Weight);
@@ -146,7 +150,7 @@ public sealed class ExperimentSchemaTests : IDisposable
     [Fact]
     public void DefaultsFollowTheRtmposeCocoRecipe()
     {
-        var exp = ConfigLoader.LoadExperiment(_files.Write("minimal.yaml", "model: {}\n" + Sources));
+        var exp = ExperimentConfig.Load(_files.Write("minimal.yaml", "model: {}\n" + Sources));
 
         // The figures below are those of the RTMPose recipe in the pose reference notes.
         Assert.Equal("minimal", exp.Name);
@@ -178,7 +182,7 @@ public sealed class ExperimentSchemaTests : IDisposable
     [Fact]
     public void ARunNamedAfterANumericFileNameStaysAString()
     {
-        var exp = ConfigLoader.LoadExperiment(_files.Write("2024.yaml", "model: {}\n" + Sources), null, out var resolved);
+        var exp = ExperimentConfig.Load(_files.Write("2024.yaml", "model: {}\n" + Sources), null, out var resolved);
 
         Assert.Equal("2024", exp.Name);
         Assert.Contains("\nname: '2024'\nwork_dir: work_dirs/2024\n", ConfigLoader.ToYaml(resolved));
@@ -195,7 +199,7 @@ public sealed class ExperimentSchemaTests : IDisposable
                   ann_file: a.json
             """);
 
-        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(path));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
 
         AssertLines(
         [
@@ -219,7 +223,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             evaluation: {best_metric: pckh/Mean}
             """ + "\n" + Sources);
 
-        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(path));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
 
         AssertLines(
         [
@@ -244,7 +248,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             logging: {histogram_interval: 2}
             """ + "\n" + Sources);
 
-        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(path));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
 
         var messages = Messages(ex);
         Assert.Contains(messages, m => m.StartsWith($"{path}:4:") && m.Contains("logging.histogram_interval: histogram_interval is set but histograms is false"));
@@ -266,7 +270,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             train: {max_epochs: many}
             """ + "\n" + Sources);
 
-        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(path, ["schedule.typ=cosine"]));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path, ["schedule.typ=cosine"]));
 
         AssertLines(
         [
@@ -295,7 +299,7 @@ public sealed class ExperimentSchemaTests : IDisposable
               bogus_key: 1
             """);
 
-        var model = ConfigLoader.LoadModel(path, ["model.head.in_channels=768", "data.batch_size=oops", "codec.simcc_split_ratio=3"]);
+        var model = ModelConfig.Load(path, ["model.head.in_channels=768", "data.batch_size=oops", "codec.simcc_split_ratio=3"]);
 
         Assert.Equal("mpii16", model.KeypointSet);
         Assert.Equal([256, 256], model.InputSize);
@@ -305,7 +309,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         Assert.Equal(3.0, model.Codec.SimccSplitRatio);
 
         // The same file is not a valid experiment.
-        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(path));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
         AssertLines(
         [
             $"{path}:8:12: data.sources: expected a list, got 'not even a list'",
@@ -320,9 +324,9 @@ public sealed class ExperimentSchemaTests : IDisposable
         var badModel = _files.Write("badmodel.yaml", "model:\n  backbone: {type: ResNet}\n");
 
         AssertLines([$"{noModel}:1:1: model: missing required key"],
-            Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(noModel))));
+            Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(noModel))));
         AssertLines([$"{badModel}:2:20: model.backbone.type: expected one of CSPNeXt, VisionTransformer; got 'ResNet'"],
-            Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(badModel))));
+            Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(badModel))));
     }
 
     [Fact]
@@ -334,7 +338,7 @@ public sealed class ExperimentSchemaTests : IDisposable
               codec: {sigma: [6.0]}
             """);
 
-        var model = ConfigLoader.LoadModel(path);
+        var model = ModelConfig.Load(path);
 
         Assert.Equal([6.0], model.Codec.Sigma!);
         Assert.Equal(3.0, model.Codec.SimccSplitRatio);
@@ -352,7 +356,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             """);
 
         AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
-            Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(path))));
+            Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(path))));
     }
 
     [Fact]
@@ -369,6 +373,6 @@ public sealed class ExperimentSchemaTests : IDisposable
         [
             $"{path}:2:45: model.backbone.arch: a custom VisionTransformer needs embed_dims, num_layers, num_heads and feedforward_channels",
             $"{path}:2:81: model.backbone.num_heads: embed_dims 384 is not divisible by num_heads 5",
-        ], Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadModel(path))));
+        ], Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(path))));
     }
 }

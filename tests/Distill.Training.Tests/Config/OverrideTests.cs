@@ -1,6 +1,7 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using static Distill.Training.Tests.Config.ConfigTree;
+using Distill.Config;
 
 namespace Distill.Training.Tests.Config;
 
@@ -38,12 +39,12 @@ public sealed class OverrideTests : IDisposable
     public void Dispose() => _files.Dispose();
 
     private string[] Errors(params string[] overrides) =>
-        Messages(Assert.Throws<ConfigException>(() => ConfigLoader.LoadExperiment(_path, overrides)));
+        Messages(Assert.Throws<ConfigException>(() => ExperimentConfig.Load(_path, overrides)));
 
     [Fact]
     public void ScalarOverridesReplaceValuesAndCreateAbsentSections()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["optimizer.lr=0.001", "ema.enabled=false", "name=night run", "seed=42"]);
+        var exp = ExperimentConfig.Load(_path, ["optimizer.lr=0.001", "ema.enabled=false", "name=night run", "seed=42"]);
 
         Assert.Equal(0.001, exp.Optimizer.Lr);
         Assert.False(exp.Ema.Enabled);
@@ -55,7 +56,7 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void ListOverridesReplaceTheWholeList()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["evaluation.metrics=[coco,pckh]", "model.input_size=[256, 256]", "model.codec.sigma=[5.66]"]);
+        var exp = ExperimentConfig.Load(_path, ["evaluation.metrics=[coco,pckh]", "model.input_size=[256, 256]", "model.codec.sigma=[5.66]"]);
 
         Assert.Equal(["coco", "pckh"], exp.Evaluation.Metrics);
         Assert.Equal([256, 256], exp.Model.InputSize);
@@ -65,7 +66,7 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void NumericSegmentsIndexLists()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["teachers.0.weight=0.5", "teachers.1.fold_bn=false", "data.sources.0.format=mpii"]);
+        var exp = ExperimentConfig.Load(_path, ["teachers.0.weight=0.5", "teachers.1.fold_bn=false", "data.sources.0.format=mpii"]);
 
         Assert.Equal(0.5, exp.Teachers[0].Weight);
         Assert.Equal(1.0, exp.Teachers[1].Weight);
@@ -76,7 +77,7 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void MappingValuesMergeIntoTheSectionTheyLandOn()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["optimizer.clip_grad={max_norm: 35}", "optimizer={weight_decay: 0.0}"]);
+        var exp = ExperimentConfig.Load(_path, ["optimizer.clip_grad={max_norm: 35}", "optimizer={weight_decay: 0.0}"]);
 
         Assert.Equal(35, exp.Optimizer.ClipGrad!.MaxNorm);
         Assert.Equal(2.0, exp.Optimizer.ClipGrad.NormType);
@@ -87,7 +88,7 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void LaterOverridesWinAndAnEmptyValueIsNull()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["optimizer.clip_grad={max_norm: 1}", "optimizer.clip_grad=", "seed=1", "seed=2"]);
+        var exp = ExperimentConfig.Load(_path, ["optimizer.clip_grad={max_norm: 1}", "optimizer.clip_grad=", "seed=1", "seed=2"]);
 
         Assert.Null(exp.Optimizer.ClipGrad);
         Assert.Equal(2, exp.Seed);
@@ -96,7 +97,7 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void TopLevelCodecSpellingAddressesTheModelCodec()
     {
-        var exp = ConfigLoader.LoadExperiment(_path, ["codec.sigma=[6, 6]"], out var resolved);
+        var exp = ExperimentConfig.Load(_path, ["codec.sigma=[6, 6]"], out var resolved);
 
         Assert.Equal([6.0, 6.0], exp.Model.Codec.Sigma!);
         Assert.Equal(["6", "6"], Values(resolved, "model.codec.sigma"));

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Distill.Training.Config;
+using Distill.Config;
 
 namespace Distill.Training.Tests.Config;
 

@@ -1,5 +1,8 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
+using Distill.Config;
+using Distill.Pose.Models.Options;
+using Distill.Pose.Losses;
 
 namespace Distill.Training.Tests.Config;
 
@@ -147,7 +150,7 @@ public sealed class SchemaKeysTests : IDisposable
     [Fact]
     public void EveryDocumentedKeyIsAcceptedAndLandsInItsProperty()
     {
-        var exp = ConfigLoader.LoadExperiment(_files.Write("all.yaml", EveryKey));
+        var exp = ExperimentConfig.Load(_files.Write("all.yaml", EveryKey));
 
         Assert.Equal((7, "cuda", 1, true), (exp.Seed, exp.Device, exp.Threads, exp.Deterministic));
         var b = exp.Model.Backbone;
@@ -173,7 +176,7 @@ public sealed class SchemaKeysTests : IDisposable
         var p = exp.Data.Pipeline;
         Assert.Equal((10, 20, 25, 0.9, 1.5), (p.Hsv.Hue, p.Hsv.Sat, p.Hsv.Val, p.DropoutProb, p.Padding));
         Assert.Equal((GtLossType.KeypointMSELoss, false, false), (exp.Losses.Gt.Type, exp.Losses.Gt.LabelSoftmax, exp.Losses.Gt.UseTargetWeight));
-        Assert.Equal((KdReduction.BatchMean, WeightSchedule.Cosine, 5.0), (exp.Losses.LogitKd.Reduction, exp.Losses.LogitKd.Schedule, exp.Losses.LogitKd.EffectiveBeta));
+        Assert.Equal((KDReduction.BatchMean, WeightSchedule.Cosine, 5.0), (exp.Losses.LogitKd.Reduction, exp.Losses.LogitKd.Schedule, exp.Losses.LogitKd.EffectiveBeta));
         Assert.Equal(WeightSchedule.Linear, exp.Losses.FeatureKd.Schedule);
         var t = exp.Teachers[0];
         Assert.Equal(("models/m.yaml", 0.5, 0.45, 0.2, false, false), (t.Config, t.Weight, t.LogitWeight, t.FeatureWeight, t.FoldBn, t.ChannelsLast));

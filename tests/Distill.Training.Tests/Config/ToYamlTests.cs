@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Distill.Training.Config;
 using static Distill.Training.Tests.Config.ConfigTree;
+using Distill.Config;
 
 namespace Distill.Training.Tests.Config;
 
@@ -121,9 +122,9 @@ public sealed class ToYamlTests : IDisposable
               - {name: m, checkpoint: m.pth}
             """);
 
-        var original = ConfigLoader.LoadExperiment(path, ["teachers.0.weight=0.25", "optimizer.lr=1e-3"], out var resolved);
+        var original = ExperimentConfig.Load(path, ["teachers.0.weight=0.25", "optimizer.lr=1e-3"], out var resolved);
         var runCopy = _files.Write("runs/run/config.yaml", ConfigLoader.ToYaml(resolved));
-        var reloaded = ConfigLoader.LoadExperiment(runCopy);
+        var reloaded = ExperimentConfig.Load(runCopy);
 
         Assert.Equal(JsonSerializer.Serialize(original), JsonSerializer.Serialize(reloaded));
         // The run copy is named config.yaml, yet keeps the name taken from exp.yaml.

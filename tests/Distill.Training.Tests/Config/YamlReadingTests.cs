@@ -1,5 +1,6 @@
 using Distill.Training.Config;
 using static Distill.Training.Tests.Config.ConfigTree;
+using Distill.Config;
 
 namespace Distill.Training.Tests.Config;
 

@@ -20,7 +20,7 @@ public class TeacherModelTests
 {
     private static TopdownPoseEstimator BuildMpiiTeacher(out KeypointSet set)
     {
-        var options = ConfigLoader.LoadModel(Path.Combine(SharedData.RepoRoot, "configs", "teachers", "rtmpose-m_mpii.yaml"));
+        var options = ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "teachers", "rtmpose-m_mpii.yaml"));
         var (model, kps) = ModelFactory.Build(options);
         set = kps;
         return model;

@@ -3,7 +3,7 @@ using Distill.Pose.Keypoints;
 using Distill.TestSupport;
 using Distill.Training.Config.Schema;
 using Distill.Training.Evaluation;
-using Distill.Training.Training;
+using Distill.Training.Engine;
 
 namespace Distill.Training.Tests.Evaluation;
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Distill.Config;
 
 namespace Distill.Training.Config.Schema;
 

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using Distill.Config;
+using Distill.Pose.Models.Options;
+using Distill.Pose.Models;
 
 namespace Distill.Training.Config.Schema;
 
@@ -10,8 +13,8 @@ namespace Distill.Training.Config.Schema;
 /// </summary>
 public sealed partial class ExperimentOptions : IValidatable
 {
-    public const string ModelKey = "model";
-    public const string CodecKey = "codec";
+    public const string ModelKey = Distill.Pose.Models.ModelConfig.ModelKey;
+    public const string CodecKey = Distill.Pose.Models.ModelConfig.CodecKey;
     public const string NameKey = "name";
     public const string WorkDirKey = "work_dir";
 

@@ -1,32 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using Distill.Config;
+using Distill.Pose.Losses;
+using Distill.Pose.Models.Options;
 
 namespace Distill.Training.Config.Schema;
-
-public enum GtLossType
-{
-    KLDiscretLoss,
-    KeypointMSELoss,
-    RegressionMSE,
-}
-
-/// <summary>How distillation terms are reduced; the choice changes their scale relative to the ground-truth loss.</summary>
-public enum KdReduction
-{
-    /// <summary>DWPose: summed over bins and keypoints, mean over the batch, divided by the keypoint count.</summary>
-    [ConfigName("dwpose")]
-    DwPose,
-
-    /// <summary>Summed over bins, mean over batch and keypoints (PyTorch's batchmean per keypoint row).</summary>
-    [ConfigName("batchmean")]
-    BatchMean,
-
-    /// <summary>Mean over every element.</summary>
-    [ConfigName("mean")]
-    Mean,
-
-    [ConfigName("sum")]
-    Sum,
-}
 
 /// <summary>How a distillation weight changes over training.</summary>
 public enum WeightSchedule
@@ -56,25 +33,6 @@ public sealed class LossesOptions
     public FeatureKdOptions FeatureKd { get; set; } = new();
 }
 
-/// <summary>The supervised loss against annotations.</summary>
-public sealed class GtLossOptions
-{
-    public GtLossType Type { get; set; } = GtLossType.KLDiscretLoss;
-
-    [Range(0.0, double.MaxValue)]
-    public double Weight { get; set; } = 1.0;
-
-    /// <summary>Logit scale inside the KL loss's softmax.</summary>
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
-    public double Beta { get; set; } = 10.0;
-
-    /// <summary>Apply the softmax to SimCC labels too (label_softmax in mmpose).</summary>
-    public bool LabelSoftmax { get; set; } = true;
-
-    /// <summary>Weight each keypoint's term by its target weight (0 for unlabelled keypoints).</summary>
-    public bool UseTargetWeight { get; set; } = true;
-}
-
 /// <summary>Distillation of the head's outputs (SimCC logits or heatmaps).</summary>
 public sealed class LogitKdOptions : IValidatable
 {
@@ -89,7 +47,7 @@ public sealed class LogitKdOptions : IValidatable
     [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
     public double? Temperature { get; set; }
 
-    public KdReduction Reduction { get; set; } = KdReduction.DwPose;
+    public KDReduction Reduction { get; set; } = KDReduction.DWPose;
 
     /// <summary>Leave out keypoints the student's annotations do not label (DWPose distils every keypoint).</summary>
     public bool MaskUnknown { get; set; }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using Distill.Config;
 
 namespace Distill.Training.Config.Schema;
 

@@ -1,0 +1,120 @@
+using Distill.Pose.Codecs;
+using Distill.Pose.Keypoints;
+using Distill.Pose.Losses;
+using Distill.Pose.Models;
+using Distill.Pose.Models.Backbones;
+using Distill.Pose.Models.Heads;
+using Distill.Pose.Models.Options;
+
+namespace Distill.Pose.Models;
+
+/// <summary>Builds a top-down pose model from a config's model section (by type name), with its keypoint set.</summary>
+public static class ModelFactory
+{
+    /// <summary>ViT sizes by name: (embed dims, layers, heads, feed-forward channels).</summary>
+    private static readonly Dictionary<string, (int Dims, int Layers, int Heads, int Ffn)> VitArchs = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["small"] = (384, 12, 12, 1536),
+        ["base"] = (768, 12, 12, 3072),
+        ["large"] = (1024, 24, 16, 4096),
+        ["huge"] = (1280, 32, 16, 5120),
+    };
+
+    public static (TopdownPoseEstimator Model, KeypointSet Keypoints) Build(ModelOptions o, GtLossOptions? gtLoss = null)
+    {
+        var kps = KeypointSet.FromName(o.KeypointSet);
+        int k = o.Head.OutChannels ?? kps.Count;
+        if (k != kps.Count)
+            throw new ArgumentException($"model.head.out_channels = {k} but keypoint set '{kps.Name}' has {kps.Count} keypoints");
+        var input = (W: o.InputSize[0], H: o.InputSize[1]);
+        var backbone = BuildBackbone(o, input);
+        var head = BuildHead(o, backbone, k, input, gtLoss);
+        var codec = BuildCodec(o.Codec, input);
+        var model = new TopdownPoseEstimator(backbone, head, codec, kps.FlipIndices, o.TestCfg.FlipTest)
+        {
+            Mean = o.Mean,
+            Std = o.Std,
+        };
+        return (model, kps);
+    }
+
+    private static Backbone BuildBackbone(ModelOptions o, (int W, int H) input)
+    {
+        var b = o.Backbone;
+        switch (b.Type)
+        {
+            case BackboneType.CSPNeXt:
+                if ((b.Arch ?? "P5") != "P5") throw new ArgumentException($"model.backbone.arch: only CSPNeXt P5 is built here, not {b.Arch}");
+                return new CSPNeXt(b.DeepenFactor, b.WidenFactor, b.OutIndices?.ToArray(), b.ChannelAttention, b.ExpandRatio, o.BnEps, o.BnMomentum);
+            case BackboneType.VisionTransformer:
+                var arch = b.Arch is null or "custom"
+                    ? (Dims: b.EmbedDims ?? 768, Layers: b.NumLayers ?? 12, Heads: b.NumHeads ?? 12, Ffn: b.FeedforwardChannels ?? 3072)
+                    : VitArchs.TryGetValue(b.Arch, out var a) ? a
+                    : throw new ArgumentException($"model.backbone.arch: unknown ViT size '{b.Arch}' (known: {string.Join(", ", VitArchs.Keys)}, custom)");
+                var img = b.ImgSize is { Length: 2 } s ? (s[0], s[1]) : input;
+                return new VisionTransformer(b.EmbedDims ?? arch.Dims, b.NumLayers ?? arch.Layers, b.NumHeads ?? arch.Heads,
+                    b.FeedforwardChannels ?? arch.Ffn, img, b.PatchSize, b.PatchPadding, b.QkvBias, b.DropPathRate);
+            default:
+                throw new ArgumentException($"model.backbone.type: unknown backbone {b.Type}");
+        }
+    }
+
+    private static PoseHead BuildHead(ModelOptions o, Backbone backbone, int k, (int W, int H) input, GtLossOptions? gtLoss)
+    {
+        var h = o.Head;
+        long cin = h.InChannels ?? backbone.OutChannels[^1];
+        int stride = backbone.OutStrides[^1];
+        var gt = gtLoss ?? new GtLossOptions();
+        switch (h.Type)
+        {
+            case HeadType.RTMCCHead:
+                if (h.Gau.UseRelBias || h.Gau.PosEnc || h.Gau.ActFn != GauActivation.SiLU)
+                    throw new ArgumentException("model.head.gau: only the RTMPose configuration (SiLU, no relative bias, no position encoding) is built");
+                var feat = ((input.W + stride - 1) / stride, (input.H + stride - 1) / stride);
+                return new RTMCCHead(cin, k, input, feat, o.Codec.SimccSplitRatio, h.FinalLayerKernelSize, h.Gau.HiddenDims,
+                    h.Gau.S, h.Gau.ExpansionFactor, h.Gau.DropoutRate, h.Gau.DropPath)
+                {
+                    LossFunction = new KLDiscretLoss(gt.Beta, gt.LabelSoftmax, gt.UseTargetWeight),
+                    LossWeight = gt.Weight,
+                };
+            case HeadType.HeatmapHead:
+                return new HeatmapHead(cin, k, h.DeconvOutChannels.Select(c => (long)c).ToArray(),
+                    h.DeconvKernelSizes.Select(c => (long)c).ToArray(), h.ConvOutChannels.Select(c => (long)c).ToArray())
+                {
+                    LossFunction = new KeypointMSELoss(gt.UseTargetWeight),
+                    LossWeight = gt.Weight,
+                };
+            case HeadType.RegressionHead:
+                return new RegressionHead(cin, k, h.NumPersons) { LossWeight = gt.Weight };
+            default:
+                throw new ArgumentException($"model.head.type: unknown head {h.Type}");
+        }
+    }
+
+    public static IKeypointCodec BuildCodec(CodecOptions c, (int W, int H) input)
+    {
+        if (c.InputSize is { Length: 2 } s && (s[0] != input.W || s[1] != input.H))
+            throw new ArgumentException($"codec.input_size [{s[0]}, {s[1]}] differs from model.input_size [{input.W}, {input.H}]");
+        var heat = c.HeatmapSize is { Length: 2 } hs ? (hs[0], hs[1]) : (input.W / 4, input.H / 4);
+        switch (c.Type)
+        {
+            case CodecType.SimCCLabel:
+                var sigma = c.Sigma switch
+                {
+                    null => (6.0, 6.0),
+                    { Count: 1 } one => (one[0], one[0]),
+                    var two => (two[0], two[1]),
+                };
+                if (c.UseDark) throw new ArgumentException("codec.use_dark: DARK refinement of SimCC is not supported");
+                return new SimCCLabel(input, sigma, c.SimccSplitRatio, c.Normalize);
+            case CodecType.MSRAHeatmap:
+                return new MSRAHeatmap(input, heat, c.Sigma?[0] ?? 2.0, c.UseDark);
+            case CodecType.UDPHeatmap:
+                return new UDPHeatmap(input, heat, c.Sigma?[0] ?? 2.0);
+            case CodecType.RegressionLabel:
+                return new RegressionLabel(input);
+            default:
+                throw new ArgumentException($"codec.type: unknown codec {c.Type}");
+        }
+    }
+}

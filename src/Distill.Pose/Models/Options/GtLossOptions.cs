@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Distill.Pose.Models.Options;
+
+public enum GtLossType
+{
+    KLDiscretLoss,
+    KeypointMSELoss,
+    RegressionMSE,
+}
+
+/// <summary>The supervised loss against annotations.</summary>
+public sealed class GtLossOptions
+{
+    public GtLossType Type { get; set; } = GtLossType.KLDiscretLoss;
+
+    [Range(0.0, double.MaxValue)]
+    public double Weight { get; set; } = 1.0;
+
+    /// <summary>Logit scale inside the KL loss's softmax.</summary>
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
+    public double Beta { get; set; } = 10.0;
+
+    /// <summary>Apply the softmax to SimCC labels too (label_softmax in mmpose).</summary>
+    public bool LabelSoftmax { get; set; } = true;
+
+    /// <summary>Weight each keypoint's term by its target weight (0 for unlabelled keypoints).</summary>
+    public bool UseTargetWeight { get; set; } = true;
+}

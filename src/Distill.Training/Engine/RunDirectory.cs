@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace Distill.Training.Engine;
+
+/// <summary>
+/// The run directory and its lock: a live lock file (holding the owner's process id) refuses a second run into the
+/// same directory; a lock left by a dead process is taken over.
+/// </summary>
+public sealed class RunDirectory : IDisposable
+{
+    public string Path { get; }
+    private readonly FileStream _lock;
+
+    private RunDirectory(string path, FileStream lockStream)
+    {
+        Path = path;
+        _lock = lockStream;
+    }
+
+    public static RunDirectory Open(string path)
+    {
+        Directory.CreateDirectory(path);
+        var lockPath = System.IO.Path.Combine(path, ".lock");
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                var fs = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64, FileOptions.DeleteOnClose);
+                var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                fs.Write(pid);
+                fs.Flush();
+                return new RunDirectory(path, fs);
+            }
+            catch (IOException) when (File.Exists(lockPath))
+            {
+                int owner = ReadPid(lockPath);
+                if (owner > 0 && IsAlive(owner))
+                    throw new TrainingException($"{path} is in use by another run (process {owner}, lock file {lockPath})");
+                File.Delete(lockPath); // stale: its process is gone
+            }
+        }
+        throw new TrainingException($"cannot lock {path}");
+    }
+
+    private static int ReadPid(string path)
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var r = new StreamReader(fs);
+            return int.TryParse(r.ReadToEnd().Trim(), out var pid) ? pid : -1;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _lock.Dispose();
+}

@@ -1,0 +1,60 @@
+using Distill.Pose.Datasets;
+using Distill.Pose.Keypoints;
+using Distill.Training.Config.Schema;
+
+namespace Distill.Training.Engine;
+
+/// <summary>One data source of an experiment: its train split and (optionally) its validation split, in its own keypoint set.</summary>
+public sealed class SourceData
+{
+    public required DataSourceOptions Options { get; init; }
+    public required KeypointSet KeypointSet { get; init; }
+    public PoseDataset? Train { get; init; }
+    public PoseDataset? Val { get; init; }
+
+    public string Name => Options.Name;
+
+    public static KeypointSet DefaultSet(DataSourceOptions s) =>
+        KeypointSet.FromName(s.KeypointSet ?? (s.Format == DataFormat.Coco ? "coco17" : "mpii16"));
+
+    /// <summary>Loads a split; relative paths are taken from the working directory.</summary>
+    public static PoseDataset LoadSplit(DataSourceOptions s, KeypointSet set, string annFile, string imgDir, bool evaluation)
+    {
+        annFile = Path.GetFullPath(annFile);
+        imgDir = Path.GetFullPath(imgDir);
+        if (!File.Exists(annFile)) throw new FileNotFoundException($"data source '{s.Name}': annotation file not found: {annFile}", annFile);
+        if (!Directory.Exists(imgDir)) throw new DirectoryNotFoundException($"data source '{s.Name}': image directory not found: {imgDir}");
+        return s.Format switch
+        {
+            DataFormat.Coco => CocoKeypointDataset.Load(annFile, new CocoLoadOptions
+            {
+                Mode = evaluation ? DatasetMode.Evaluation : DatasetMode.Train,
+                ImageRoot = imgDir,
+                KeypointSet = set,
+                SourceName = s.Name,
+                SkipBad = s.SkipBad,
+                DetectionsPath = evaluation && s.BboxFile is not null ? Path.GetFullPath(s.BboxFile) : null,
+            }),
+            DataFormat.Mpii => MpiiDataset.Load(annFile, new MpiiLoadOptions
+            {
+                ImageRoot = imgDir,
+                KeypointSet = set,
+                SourceName = s.Name,
+                SkipBad = s.SkipBad,
+            }),
+            _ => throw new ArgumentException($"data source '{s.Name}': unknown format {s.Format}"),
+        };
+    }
+
+    public static SourceData Load(DataSourceOptions s, bool train, bool val)
+    {
+        var set = DefaultSet(s);
+        return new SourceData
+        {
+            Options = s,
+            KeypointSet = set,
+            Train = train ? LoadSplit(s, set, s.AnnFile, s.ImgDir, evaluation: false) : null,
+            Val = val && s.ValAnnFile is not null ? LoadSplit(s, set, s.ValAnnFile, s.ValImgDir ?? s.ImgDir, evaluation: true) : null,
+        };
+    }
+}
