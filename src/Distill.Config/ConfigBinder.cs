@@ -52,6 +52,11 @@ public static class ConfigBinder
                 var keyPath = YamlReader.Join(path, entry.Key);
                 if (!shape.Members.TryGetValue(entry.Key, out var member))
                 {
+                    if (type.GetCustomAttributes<ConfigRenamedAttribute>().FirstOrDefault(r => r.OldName == entry.Key) is { } renamed)
+                    {
+                        AddError(entry.KeyLocation, keyPath, $"'{renamed.OldName}' is now '{renamed.NewName}': rename the key ({renamed.Reason})");
+                        continue;
+                    }
                     var suggestion = Suggestions.Closest(entry.Key, shape.Keys);
                     AddError(entry.KeyLocation, keyPath, suggestion is not null
                         ? $"unknown key (did you mean '{suggestion}'?)"

@@ -119,7 +119,8 @@ internal static class KdBench
             using (var scope = torch.NewDisposeScope())
                 SafeTensors.Save(Path.Combine(dir, "batch.safetensors"), fixture.Tensors());
             using var step = new KdStep(o, student, fixture);
-            WriteSpec(Path.Combine(dir, "spec.json"), o, student, studentSet.Count, teacherSpecs, step);
+            using var kd = step.DistillerFor(teachers);
+            WriteSpec(Path.Combine(dir, "spec.json"), o, student, studentSet.Count, teacherSpecs, step, kd);
 
             using var py = PythonSide.Start(python, Path.Combine(AppContext.BaseDirectory, "bench", "bench_kd.py"),
                 ["--threads", threads.ToString(inv)]);
@@ -127,27 +128,27 @@ internal static class KdBench
             py.Request($"load {Path.Combine(dir, "spec.json")}");
 
             // Parity: the first step of each side, from identical weights on the identical batch.
-            var ours = step.Run(teachers);
+            var ours = step.Run(kd);
             var theirs = ParseTerms(py.Request("step_values"));
             var parity = Parity(ours, theirs);
             Console.WriteLine($"first step: loss terms agree ({parity.Summary})");
-            var ourMasks = step.MaskCounts(teachers);
+            var ourMasks = step.MaskCounts(kd);
             var theirMasks = ParseTerms(py.Request("masks"));
             long pairs = (long)batch * studentSet.Count;
             var maskLine = "KD mask (sample-keypoint pairs a teacher knows and sees, of " + pairs.ToString(inv) + "): "
                 + string.Join(", ", teachers.Select((t, i) => $"{t.Name} Distill {ourMasks[i]}, PyTorch {theirMasks.GetValueOrDefault(t.Name, double.NaN)}"));
 
             // Warm-up (allocator, kernel selection, optimizer state, tiered JIT), then alternate; RSS peaks are reset first.
-            step.Run(teachers);
+            step.Run(kd);
             PyStep(py);
             var fast = new List<StepTime>();
             var pyFast = new List<StepTime>();
             bool peaksReset = ResetPeakRss() & py.Request("reset_peak") == "ok";
-            Alternate("KD step", reps, fast, () => Time(() => step.Run(teachers)), pyFast, () => PyStep(py));
+            Alternate("KD step", reps, fast, () => Time(() => step.Run(kd)), pyFast, () => PyStep(py));
             long csPeak = PeakRssKb(), pyPeak = long.Parse(py.Request("peak"), inv);
 
             // Distill only: the same step fed by the trainer's loader on synthetic data.
-            var e2e = KdEndToEnd.Run(configPath, dir, studentSet, codec, step, teachers, batch, EndToEndBatches, threads);
+            var e2e = KdEndToEnd.Run(configPath, dir, studentSet, codec, step, kd, batch, EndToEndBatches, threads);
             Console.WriteLine(string.Format(inv, "  end-to-end: {0} batches in {1:F1} s, {2:F1} s of it waiting for data ({3} loader workers; synthetic data made in {4:F0} s)",
                 e2e.Batches, e2e.Seconds, e2e.DataWaitSeconds, e2e.Workers, e2e.SynthSeconds));
 
@@ -165,11 +166,12 @@ internal static class KdBench
                     other.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);
                 if (!studentChannelsLast) other.ToChannelsLast();
                 using var otherStep = new KdStep(o, other, fixture);
+                using var otherKd = otherStep.DistillerFor(teachers);
                 if (otherStep.IsChannelsLast == step.IsChannelsLast)
                     throw new InvalidOperationException($"kd suite: both students are {Layout(step.IsChannelsLast)}");
-                layoutParity = LayoutParity(ours, otherStep.Run(teachers), otherLayout);
+                layoutParity = LayoutParity(ours, otherStep.Run(otherKd), otherLayout);
                 Console.WriteLine($"first step, student {otherLayout}: {layoutParity}");
-                Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(teachers)), pyLayout, () => PyStep(py));
+                Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(otherKd)), pyLayout, () => PyStep(py));
             }
 
             // Phase 3: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
@@ -185,10 +187,11 @@ internal static class KdBench
                 plain.UseInferenceMode = false;
                 teachers.Add(plain);
             }
-            step.Run(teachers);
+            using var plainKd = step.DistillerFor(teachers);
+            step.Run(plainKd);
             var plainTimes = new List<StepTime>();
             var pyPlain = new List<StepTime>();
-            Alternate("KD step, Distill teachers plain", plainReps, plainTimes, () => Time(() => step.Run(teachers)), pyPlain, () => PyStep(py));
+            Alternate("KD step, Distill teachers plain", plainReps, plainTimes, () => Time(() => step.Run(plainKd)), pyPlain, () => PyStep(py));
 
             Report(batch, reps, plainReps, fast, pyFast, plainTimes, pyPlain, csPeak, pyPeak,
                 peaksReset, parity, maskLine, e2e, loadAtStart, clock,
@@ -235,11 +238,11 @@ internal static class KdBench
     }
 
     private static void WriteSpec(string path, ExperimentOptions o, TopdownPoseEstimator student, int keypoints,
-        List<Dictionary<string, object>> teachers, KdStep step)
+        List<Dictionary<string, object>> teachers, KdStep step, Distiller kd)
     {
         var l = o.Losses;
         var oo = o.Optimizer;
-        for (int t = 0; t < teachers.Count; t++) teachers[t]["kd_weight"] = step.KdWeight(t);
+        for (int t = 0; t < teachers.Count; t++) teachers[t]["kd_weight"] = kd.LogitWeightOf(t, 0);
         var dir = Path.GetDirectoryName(path)!;
         var spec = new Dictionary<string, object?>
         {
@@ -262,7 +265,7 @@ internal static class KdBench
             ["optimizer"] = new Dictionary<string, object?>
             {
                 ["lr"] = oo.Lr, ["betas"] = oo.Betas, ["eps"] = oo.Eps,
-                ["weight_decay"] = oo.WeightDecay, ["no_decay_weight_decay"] = KdStep.NoDecayWeightDecay(oo),
+                ["weight_decay"] = oo.WeightDecay, ["no_decay_weight_decay"] = step.NoDecayWeightDecay,
                 ["clip_max_norm"] = oo.ClipGrad?.MaxNorm, ["clip_norm_type"] = oo.ClipGrad?.NormType,
             },
         };

@@ -26,7 +26,7 @@ internal static class KdEndToEnd
     public sealed record Result(int Batches, int Images, int Workers, double Seconds, double DataWaitSeconds, double SynthSeconds);
 
     public static Result Run(string configPath, string dir, KeypointSet studentSet, IKeypointCodec codec, KdStep step,
-        IReadOnlyList<TeacherModel> teachers, int batch, int timedBatches, int threads)
+        Distiller kd, int batch, int timedBatches, int threads)
     {
         // Synthetic scenes hold one or more people each: enough images for the batches with a margin.
         int images = Math.Max(8, batch * (timedBatches + 1) / 2);
@@ -53,7 +53,7 @@ internal static class KdEndToEnd
         // The typical run's worker count is sized for a many-core machine; more workers than cores only adds switching.
         o.Data.NumWorkers = Math.Clamp(o.Data.NumWorkers, 1, Environment.ProcessorCount);
         var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: false)).ToList();
-        using var data = new TrainingData(o, sources, studentSet, codec, teachers.Select(t => t.InputSize).ToList());
+        using var data = new TrainingData(o, sources, studentSet, codec, kd.Teachers.Select(t => t.InputSize).ToList());
         if (data.BatchesPerEpoch < 2)
             throw new InvalidOperationException($"kd suite end-to-end line: the synthetic data gave {data.BatchesPerEpoch} batch(es) of {batch}, need at least 2");
         int wanted = Math.Min(timedBatches, data.BatchesPerEpoch - 1);
@@ -72,9 +72,9 @@ internal static class KdEndToEnd
             using (var scope = torch.NewDisposeScope())
             {
                 var targets = b.Tensors.Where(kv => kv.Key != TopdownBatch.InputName).ToDictionary(kv => kv.Key, kv => kv.Value);
-                var maps = Enumerable.Range(0, teachers.Count)
+                var maps = Enumerable.Range(0, kd.Teachers.Count)
                     .Select(t => (IReadOnlyList<AffineMatrix>)b.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList();
-                step.Run(teachers, b.Input, targets, b.TeacherInputs, maps);
+                step.Run(kd, b.Input, targets, new TeacherViews(b.TeacherInputs, maps));
             }
             // The clock starts after the warm-up batch, so the loader's start-up is not counted.
             if (++done == 0) start = Stopwatch.GetTimestamp();

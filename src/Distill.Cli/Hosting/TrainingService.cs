@@ -24,7 +24,7 @@ public sealed class TrainingService(ExperimentOptions options, ConfigMapping res
         {
             try
             {
-                using var trainer = new Trainer(options, resolved, request, log);
+                using var trainer = new Trainer(options, resolved, request, log, new ProgressLine());
                 Result = trainer.Run(stoppingToken);
                 log.LogInformation("run finished in {WorkDir}: {Epochs} epochs, {Iterations} iterations, {Ips:F1} img/s, {Wall:F0} s",
                     Result.WorkDir, Result.EpochsDone, Result.Iterations, Result.ImagesPerSecond, Result.WallSeconds);

@@ -1,5 +1,6 @@
 using Distill.Pose.Codecs;
 using Distill.Pose.Keypoints;
+using Distill.Pose.Losses;
 using Distill.Pose.Models;
 using Distill.Pose.Models.Heads;
 using Distill.Pose.Transforms;
@@ -30,6 +31,9 @@ public sealed class TeacherTargets : IDisposable
     }
 }
 
+/// <summary>Scales of a teacher's distillation terms: every term, then logit and feature terms on top.</summary>
+public sealed record TeacherWeights(double Weight, double LogitWeight, double FeatureWeight);
+
 /// <summary>
 /// A frozen teacher: built from its own config and checkpoint, in eval and inference mode, BN folded and channels-last
 /// when asked (both by default; the teacher never trains, so both are free speed). It sees its own crop of the same
@@ -42,7 +46,8 @@ public sealed class TeacherModel : IDisposable
     public TopdownPoseEstimator Model { get; }
     public KeypointSet KeypointSet { get; }
     public (int Width, int Height) InputSize => Model.InputSize;
-    public TeacherOptions Options { get; }
+    /// <summary>How much this teacher's distillation terms count.</summary>
+    public TeacherWeights Weights { get; }
     /// <summary>Teacher index of each student keypoint, or -1 when the teacher does not know it.</summary>
     public int[] TeacherIndexOfStudent { get; }
 
@@ -55,13 +60,13 @@ public sealed class TeacherModel : IDisposable
     /// </summary>
     public bool UseInferenceMode { get; set; } = true;
 
-    private TeacherModel(string name, TopdownPoseEstimator model, KeypointSet set, TeacherOptions options, KeypointSet studentSet,
+    private TeacherModel(string name, TopdownPoseEstimator model, KeypointSet set, TeacherWeights weights, KeypointSet studentSet,
         bool channelsLast)
     {
         Name = name;
         Model = model;
         KeypointSet = set;
-        Options = options;
+        Weights = weights;
         TeacherIndexOfStudent = KeypointMapping.Between(set, studentSet).SourceIndexOfTarget;
         IsChannelsLast = channelsLast;
     }
@@ -79,7 +84,7 @@ public sealed class TeacherModel : IDisposable
         if (t.FoldBn) model.FoldBatchNorm();
         bool channelsLast = t.ChannelsLast && model.IsConvolutional;
         if (channelsLast) model.ToChannelsLast();
-        return new TeacherModel(t.Name, model, set, t, studentSet, channelsLast);
+        return new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast);
     }
 
     public static TeacherModel Load(TeacherOptions t, TeacherRegistry registry, string repoRoot, KeypointSet studentSet, Device device)
@@ -122,7 +127,8 @@ public sealed class TeacherModel : IDisposable
     /// </summary>
     /// <param name="input">(B, 3, Ht, Wt) teacher crops.</param>
     /// <param name="studentToTeacher">Per sample, the affine from student-crop pixels to teacher-crop pixels.</param>
-    public TeacherTargets Targets(Tensor input, IReadOnlyList<AffineMatrix> studentToTeacher, SimCCLabel studentCodec, double beta,
+    /// <param name="kd">The logit loss whose <see cref="LogitKDLoss.TeacherProbabilities"/> turns SimCC logits into targets.</param>
+    public TeacherTargets Targets(Tensor input, IReadOnlyList<AffineMatrix> studentToTeacher, SimCCLabel studentCodec, LogitKDLoss kd,
         (long H, long W, int Stride)? studentFeatures = null)
     {
         long bsz = input.Size(0);
@@ -154,8 +160,8 @@ public sealed class TeacherModel : IDisposable
                 outs = Model.ForwardWithFeatures(IsChannelsLast ? input.Contiguous(MemoryFormat.ChannelsLast) : input);
                 if (Model.Head is RTMCCHead)
                 {
-                    tpx = Functional.Softmax(outs["simcc_x"] * beta, -1);
-                    tpy = Functional.Softmax(outs["simcc_y"] * beta, -1);
+                    tpx = kd.TeacherProbabilities(outs["simcc_x"]);
+                    tpy = kd.TeacherProbabilities(outs["simcc_y"]);
                     ratioT = ((SimCCLabel)Model.Codec).SplitRatio;
                 }
                 else if (Model.Head is HeatmapHead)

@@ -4,10 +4,10 @@ using Distill.Torch.Optim;
 namespace Distill.Training.Engine;
 
 /// <summary>
-/// One stage of a run as the epoch loop sees it: which epochs it covers (numbered across the whole run, so the data
-/// order of an epoch never depends on the stage), what it optimises, which weights it validates, where its rolling
+/// One phase of a run as the epoch loop sees it: which epochs it covers (numbered across the whole run, so the data
+/// order of an epoch never depends on the phase), what it optimises, which weights it validates, where its rolling
 /// checkpoint goes and under which names it logs. Stage 1 is the main run; stage 2 is the optional head-only
-/// self-distillation of train.two_stage.
+/// self-distillation of train.self_distill.
 /// </summary>
 internal sealed class TrainingStage : IDisposable
 {
@@ -30,28 +30,28 @@ internal sealed class TrainingStage : IDisposable
     /// <summary>The checkpoint rewritten at every epoch end and on a stop.</summary>
     public required string LastPath { get; init; }
 
-    /// <summary>Prefix of the per-step scalars ("train/"), the epoch means ("epoch/") and the validation metrics ("val/").</summary>
-    public required string StepPrefix { get; init; }
+    /// <summary>Prefix of every tag the stage logs: "" for the main run, "self_distill/" for self-distillation.</summary>
+    public required string TagPrefix { get; init; }
 
-    public required string EpochPrefix { get; init; }
+    /// <summary>Whether this stage owns (and disposes) its optimizer.</summary>
+    public bool OwnsOptimizer { get; init; }
 
-    public required string ValPrefix { get; init; }
-
-    /// <summary>The frozen, BN-folded copy of the stage-1 result that stage 2 distils from; null in stage 1.</summary>
-    public TopdownPoseEstimator? SelfTeacher { get; init; }
-
-    /// <summary>Whether this stage owns (and disposes) its optimizer and self-teacher.</summary>
-    public bool OwnsResources { get; init; }
-
-    /// <summary>Stage 1 feeds the weight EMA and tracks the best checkpoint; stage 2 retrains the student directly.</summary>
+    /// <summary>Stage 1 feeds the weight EMA and tracks the best checkpoint; self-distillation retrains the student directly.</summary>
     public bool IsMain => Number == 1;
+
+    /// <summary>Words that place a log line in the stage ("" in the main run).</summary>
+    public string Label => IsMain ? "" : "self-distillation ";
+
+    public string StepPrefix => TagPrefix + "train/";
+
+    public string EpochPrefix => TagPrefix + "epoch/";
+
+    public string ValPrefix => TagPrefix + "val/";
 
     public int EpochInStage(int epoch) => epoch - FirstEpoch;
 
     public void Dispose()
     {
-        if (!OwnsResources) return;
-        Optimizer.Dispose();
-        SelfTeacher?.Dispose();
+        if (OwnsOptimizer) Optimizer.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using static Distill.Training.Tests.Config.ConfigTree;
 using Distill.Config;
+using Distill.Training.Distillation;
 using Distill.Pose.Models.Options;
 using Distill.Pose.Models;
 using Distill.Pose.Losses;
@@ -106,7 +107,7 @@ public sealed class ExperimentSchemaTests : IDisposable
             train:
               max_epochs: 420
               val_interval: 10
-              two_stage: {enabled: true, epochs: 60}
+              self_distill: {enabled: true, epochs: 60}
             evaluation: {metrics: [coco, pckh], best_metric: coco/AP, rule: greater}
             logging: {tensorboard: true, log_images: true}
             checkpoint: {interval: 5, keep_last: 0}
@@ -142,7 +143,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         Assert.Equal(1.0, exp.Optimizer.ClipGrad!.MaxNorm);
         Assert.Equal(LrScheduleType.FlatCosine, exp.Schedule.Type);
         Assert.False(exp.Ema.Enabled);
-        Assert.True(exp.Train.TwoStage.Enabled);
+        Assert.True(exp.Train.SelfDistill.Enabled);
         Assert.Equal(CompareRule.Greater, exp.Evaluation.Rule);
         Assert.Equal(0, exp.Checkpoint.KeepLast);
     }

@@ -1,6 +1,7 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using Distill.Config;
+using Distill.Training.Distillation;
 using Distill.Pose.Models.Options;
 using Distill.Pose.Losses;
 
@@ -141,7 +142,7 @@ public sealed class SchemaKeysTests : IDisposable
           max_epochs: 210
           val_interval: 5
           log_interval: 10
-          two_stage: {enabled: true, epochs: 20, logit_weight: 0.5}
+          self_distill: {enabled: true, epochs: 20, logit_weight: 0.5}
         evaluation: {metrics: [pckh], best_metric: pckh/Mean, rule: less, flip_test: false}
         logging: {tensorboard: false, log_images: true, histograms: true, histogram_interval: 3}
         checkpoint: {interval: 1, keep_last: 5, save_best: false, save_optimizer: false}
@@ -185,7 +186,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((35.0, 1.0), (o.ClipGrad!.MaxNorm, o.ClipGrad.NormType));
         Assert.Equal((LrScheduleType.MultiStep, 0.5, 105), (exp.Schedule.Type, exp.Schedule.Gamma, exp.Schedule.CosineBeginEpoch));
         Assert.Equal((false, 0.001, 1000.0, false), (exp.Ema.Enabled, exp.Ema.Momentum, exp.Ema.Gamma, exp.Ema.UpdateBuffers));
-        Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.TwoStage.Epochs, exp.Train.TwoStage.LogitWeight));
+        Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.SelfDistill.Epochs, exp.Train.SelfDistill.LogitWeight));
         Assert.Equal((CompareRule.Less, (bool?)false), (exp.Evaluation.Rule, exp.Evaluation.FlipTest));
         Assert.Equal((false, true, true, (int?)3), (exp.Logging.Tensorboard, exp.Logging.LogImages, exp.Logging.Histograms, exp.Logging.HistogramInterval));
         Assert.Equal((1, 5, false, false), (exp.Checkpoint.Interval, exp.Checkpoint.KeepLast, exp.Checkpoint.SaveBest, exp.Checkpoint.SaveOptimizer));

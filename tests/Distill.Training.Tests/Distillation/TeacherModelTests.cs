@@ -1,3 +1,4 @@
+using Distill.Pose.Losses;
 using Distill.Pose.Codecs;
 using Distill.Pose.Keypoints;
 using Distill.Pose.Models;
@@ -84,8 +85,8 @@ public class TeacherModelTests
         // 1.25x larger about a shifted centre, where interpolation between teacher bins and the inside-mass mask matter.
         var studentCodec = new SimCCLabel((192, 256), (4.9, 5.66), 2.0, normalize: false);
         var maps = new[] { new AffineMatrix(1, 0, 32, 0, 1, 0), new AffineMatrix(0.8, 0, 41.3, 0, 0.8, 30.7) };
-        using var tp = plain.Targets(x, maps, studentCodec, 10.0);
-        using var tf = fast.Targets(x, maps, studentCodec, 10.0);
+        using var tp = plain.Targets(x, maps, studentCodec, new LogitKDLoss(10.0));
+        using var tf = fast.Targets(x, maps, studentCodec, new LogitKDLoss(10.0));
         Assert.Equal(new long[] { 2, 21, 384 }, tp.ProbX.Shape);
         Assert.Equal(new long[] { 2, 21, 512 }, tp.ProbY.Shape);
         Assert.True((tp.ProbX - tf.ProbX).Abs().Max().ItemDouble() <= 1e-4);

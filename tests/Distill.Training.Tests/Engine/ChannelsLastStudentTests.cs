@@ -1,3 +1,4 @@
+using Distill.Training.Distillation;
 using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Training.Checkpoints;
@@ -135,7 +136,7 @@ public sealed class ChannelsLastStudentTests : IDisposable
         var lines = new Dictionary<(string, long), double>();
         foreach (var r in MetricsLog.Read(Path.Combine(workDir, MetricsLog.FileName)))
             foreach (var (name, value) in r.Metrics)
-                if (name.StartsWith("train/loss", StringComparison.Ordinal) || name.StartsWith("stage2/loss", StringComparison.Ordinal))
+                if (name.StartsWith("train/loss", StringComparison.Ordinal) || name.StartsWith("self_distill/train/loss", StringComparison.Ordinal))
                     Assert.True(lines.TryAdd((name, r.Step), value), $"{name} logged twice at step {r.Step}");
         return lines;
     }

@@ -168,7 +168,7 @@ public sealed class TrainerTests : IDisposable
 }
 
 [Collection(TrainerCollection.Name)]
-public sealed class TwoStageTests : IDisposable
+public sealed class SelfDistillTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "distill-twostage-" + Guid.NewGuid().ToString("N"));
 
@@ -201,7 +201,7 @@ public sealed class TwoStageTests : IDisposable
               num_workers: 1
             schedule: {type: cosine, warmup_iters: 1}
             ema: {enabled: false}
-            train: {max_epochs: 1, val_interval: 1, log_interval: 1, two_stage: {enabled: true, epochs: 1, logit_weight: 1.0}}
+            train: {max_epochs: 1, val_interval: 1, log_interval: 1, self_distill: {enabled: true, epochs: 1, logit_weight: 1.0}}
             evaluation: {metrics: [coco], best_metric: coco/AP}
             """);
         var o = ExperimentConfig.Load(config, [], out var resolved);
@@ -209,7 +209,7 @@ public sealed class TwoStageTests : IDisposable
         using (var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, RepoRoot = _dir }, NullLogger.Instance))
             r = trainer.Run(default);
         var stage1 = CheckpointStore.Load(Path.Combine(r.WorkDir, "last.safetensors"));
-        var stage2 = CheckpointStore.Load(Path.Combine(r.WorkDir, "stage2.safetensors"));
+        var stage2 = CheckpointStore.Load(Path.Combine(r.WorkDir, "self_distill.safetensors"));
         using (stage1)
         using (stage2)
         {
@@ -220,7 +220,7 @@ public sealed class TwoStageTests : IDisposable
             Assert.Contains(a.Where(kv => kv.Key.StartsWith("head.")), kv => !kv.Value.AllClose(b[kv.Key], 0, 0));
         }
         var records = MetricsLog.Read(Path.Combine(r.WorkDir, MetricsLog.FileName));
-        Assert.Contains(records, x => x.Metrics.ContainsKey("stage2/loss_kd/self"));
-        Assert.Contains(records, x => x.Metrics.Keys.Any(k => k.StartsWith("stage2/val/")));
+        Assert.Contains(records, x => x.Metrics.ContainsKey("self_distill/train/loss_kd/self"));
+        Assert.Contains(records, x => x.Metrics.Keys.Any(k => k.StartsWith("self_distill/val/")));
     }
 }

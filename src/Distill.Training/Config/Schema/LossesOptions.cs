@@ -1,24 +1,10 @@
 using System.ComponentModel.DataAnnotations;
 using Distill.Config;
 using Distill.Pose.Losses;
+using Distill.Training.Distillation;
 using Distill.Pose.Models.Options;
 
 namespace Distill.Training.Config.Schema;
-
-/// <summary>How a distillation weight changes over training.</summary>
-public enum WeightSchedule
-{
-    [ConfigName("constant")]
-    Constant,
-
-    /// <summary>weight x (1 - epoch / max_epochs), as DWPose's first stage.</summary>
-    [ConfigName("linear")]
-    Linear,
-
-    /// <summary>weight x (1 + cos(pi x epoch / max_epochs)) / 2.</summary>
-    [ConfigName("cosine")]
-    Cosine,
-}
 
 /// <summary>
 /// Loss terms. The total is gt.weight x GT loss + sum over teachers of logit_kd.weight x teacher.weight x

@@ -56,9 +56,9 @@ public sealed partial class TeacherOptions : IValidatable
     {
         if (Sha256 is not null && !Sha256Pattern().IsMatch(Sha256))
             yield return ValidationMessage.For("sha256", $"expected 64 hexadecimal digits, got '{Sha256}'");
-        // Checkpoints keep every teacher's modules under kd.NAME.; this name belongs to train.two_stage's self-teacher.
+        // Checkpoints keep every teacher's modules under kd.NAME.; this name belongs to train.self_distill's self-teacher.
         if (Name == ReservedName)
-            yield return ValidationMessage.For("name", $"'{ReservedName}' is reserved for the self-teacher of train.two_stage; pick another name");
+            yield return ValidationMessage.For("name", $"'{ReservedName}' is reserved for the self-teacher of train.self_distill; pick another name");
     }
 
     [GeneratedRegex("^[0-9a-fA-F]{64}$")]

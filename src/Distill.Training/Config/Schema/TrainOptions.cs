@@ -1,8 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Distill.Config;
 
 namespace Distill.Training.Config.Schema;
 
 /// <summary>The training loop.</summary>
+[ConfigRenamed("two_stage", "self_distill", "'stage 2' is data.stage2_pipeline's late augmentation; self-distillation has a name of its own")]
 public sealed class TrainOptions
 {
     [Range(1, 100000)]
@@ -16,14 +18,14 @@ public sealed class TrainOptions
     [Range(1, int.MaxValue)]
     public int LogInterval { get; set; } = 50;
 
-    public TwoStageOptions TwoStage { get; set; } = new();
+    public SelfDistillOptions SelfDistill { get; set; } = new();
 }
 
 /// <summary>
-/// DWPose's second stage: after the main run, the trained student becomes its own teacher and only its head is
-/// retrained on the frozen backbone.
+/// DWPose's head-only self-distillation: after the main run, the trained student becomes its own frozen teacher and
+/// only its head is retrained on the frozen backbone, for <see cref="Epochs"/> more epochs.
 /// </summary>
-public sealed class TwoStageOptions
+public sealed class SelfDistillOptions
 {
     public bool Enabled { get; set; }
 

@@ -1,14 +1,15 @@
+using Distill.Training.Distillation;
 using Distill.Training.Checkpoints;
 using Distill.Training.Logging;
 using Distill.Training.Engine;
 
 namespace Distill.Training.Tests.Training;
 
-/// <summary>Stopping inside stage 2 of train.two_stage and resuming continues exactly where the run was.</summary>
+/// <summary>Stopping inside the self-distillation of train.self_distill and resuming continues exactly where the run was.</summary>
 [Collection(TrainerCollection.Name)]
-public sealed class TwoStageResumeTests : IDisposable
+public sealed class SelfDistillResumeTests : IDisposable
 {
-    private const string Train = "{max_epochs: 1, val_interval: 1, log_interval: 1, two_stage: {enabled: true, epochs: 2, logit_weight: 1.0}}";
+    private const string Train = "{max_epochs: 1, val_interval: 1, log_interval: 1, self_distill: {enabled: true, epochs: 2, logit_weight: 1.0}}";
 
     private readonly TinyRun _run = new(seed: 4);
 
@@ -20,7 +21,7 @@ public sealed class TwoStageResumeTests : IDisposable
         // EMA on: stage 2 starts from the EMA weights, which a stage-2 checkpoint no longer carries.
         var straight = _run.Train(_run.Config("straight", Train, "ema: {enabled: true}"));
         Assert.True(straight.Completed);
-        Assert.Equal(Path.Combine(straight.WorkDir, Trainer.StageTwoCheckpointFile), straight.LastCheckpoint);
+        Assert.Equal(Path.Combine(straight.WorkDir, RunCheckpoints.SelfDistillFile), straight.LastCheckpoint);
 
         // The same run, stopped after the first batch of stage 2's first epoch (epoch index 1), then resumed.
         var config = _run.Config("stopped", Train, "ema: {enabled: true}");
@@ -40,12 +41,12 @@ public sealed class TwoStageResumeTests : IDisposable
         Assert.False(stopped.Completed);
         Assert.Equal((2, 1, 1), seen[^1]);
         Assert.All(seen.SkipLast(1), s => Assert.Equal(1, s.Stage));
-        using (var mid = CheckpointStore.Load(Path.Combine(stopped.WorkDir, Trainer.StageTwoCheckpointFile)))
+        using (var mid = CheckpointStore.Load(Path.Combine(stopped.WorkDir, RunCheckpoints.SelfDistillFile)))
         {
             // The checkpoint records the stage and the position, and carries the frozen self-teacher (BN folded: no bn.* keys).
-            Assert.Equal("2", mid.Metadata[Trainer.StageKey]);
+            Assert.Equal("2", mid.Metadata[RunCheckpoints.StageKey]);
             Assert.Equal((1, 1), (mid.State.Epoch, mid.State.BatchInEpoch));
-            var teacher = mid.WithPrefix($"kd.{Trainer.SelfTeacherName}.");
+            var teacher = mid.WithPrefix($"kd.{Distiller.SelfTeacherName}.");
             Assert.NotEmpty(teacher);
             Assert.DoesNotContain(teacher.Keys, k => k.Contains(".bn."));
             Assert.Empty(mid.WithPrefix(WeightsLoader.EmaPrefix));
@@ -55,8 +56,8 @@ public sealed class TwoStageResumeTests : IDisposable
         // --resume picks stage2.safetensors over last.safetensors (the end of stage 1) and so refuses a config without stage 2.
         var single = _run.Config("single", "{max_epochs: 1, val_interval: 1}", "ema: {enabled: true}", workDir: "stopped");
         var refused = Assert.Throws<TrainingException>(() => _run.Train(single, resume: ""));
-        Assert.Contains(Path.Combine(stopped.WorkDir, Trainer.StageTwoCheckpointFile), refused.Message);
-        Assert.Contains("stage 2", refused.Message);
+        Assert.Contains(Path.Combine(stopped.WorkDir, RunCheckpoints.SelfDistillFile), refused.Message);
+        Assert.Contains("train.self_distill", refused.Message);
 
         TrainingResult resumed;
         using (var trainer = _run.Trainer(config, resume: ""))
@@ -89,7 +90,7 @@ public sealed class TwoStageResumeTests : IDisposable
         var want = Losses(straight.WorkDir);
         var got = Losses(resumed.WorkDir);
         Assert.Equal(want.Keys.Order(), got.Keys.Order());
-        Assert.Contains(want.Keys, k => k.Name == "stage2/loss_kd/self");
+        Assert.Contains(want.Keys, k => k.Name == "self_distill/train/loss_kd/self");
         foreach (var (key, value) in want) Assert.True(Math.Abs(value - got[key]) <= 1e-5 * Math.Max(1, Math.Abs(value)), $"{key}: {value} vs {got[key]}");
         Assert.Equal(straight.LastMetrics.Keys.Order(), resumed.LastMetrics.Keys.Order());
         foreach (var (key, value) in straight.LastMetrics) Assert.Equal(value, resumed.LastMetrics[key], 1e-6);
@@ -104,7 +105,7 @@ public sealed class TwoStageResumeTests : IDisposable
         ChannelsLastStudentTests.AssertLayout(trainer, channelsLast: true);
         var roles = trainer.Networks.Select(n => n.Role).ToList();
         Assert.Contains("student", roles);
-        Assert.Equal(stage == 2, roles.Contains(Trainer.SelfTeacherName));
+        Assert.Equal(stage == 2, roles.Contains(Distiller.SelfTeacherName));
     }
 
     /// <summary>Per-step loss terms (stage 1 under train/, stage 2 under stage2/) and stage-2 validation metrics, keyed by (name, step).</summary>
@@ -113,7 +114,7 @@ public sealed class TwoStageResumeTests : IDisposable
         var lines = new Dictionary<(string, long), double>();
         foreach (var r in MetricsLog.Read(Path.Combine(workDir, MetricsLog.FileName)))
             foreach (var (name, value) in r.Metrics)
-                if (name.StartsWith("train/loss") || name.StartsWith("stage2/loss") || name.StartsWith("stage2/val/"))
+                if (name.StartsWith("train/loss") || name.StartsWith("self_distill/train/loss") || name.StartsWith("self_distill/val/"))
                     Assert.True(lines.TryAdd((name, r.Step), value), $"{name} logged twice at step {r.Step}");
         return lines;
     }

@@ -1,0 +1,239 @@
+using System.Security.Cryptography;
+using System.Text;
+using Distill.Config;
+using Distill.Pose.Keypoints;
+using Distill.Pose.Models;
+using Distill.Torch;
+using Distill.Torch.Optim;
+using Distill.Training.Checkpoints;
+using Distill.Training.Config.Schema;
+using Distill.Training.Distillation;
+using Distill.Training.Logging;
+using Distill.Training.Models;
+using Distill.Training.Teachers;
+using Microsoft.Extensions.Logging;
+
+namespace Distill.Training.Engine;
+
+/// <summary>
+/// The composition root of a run: maps the experiment's options, once, onto the objects the loop works with (device,
+/// run directory, student and its EMA, distiller, data, optimizer and schedule, logger, checkpoints) and plain
+/// settings. Nothing after it reads a config.
+/// </summary>
+public sealed class TrainingSetup : IDisposable
+{
+    public required Device Device { get; init; }
+    public required RunDirectory Run { get; init; }
+    public required TopdownPoseEstimator Student { get; init; }
+    public required KeypointSet KeypointSet { get; init; }
+    public required bool ChannelsLast { get; init; }
+    public TopdownPoseEstimator? EmaModel { get; init; }
+    public ExpMomentumEma? Ema { get; init; }
+    public required Distiller Distiller { get; init; }
+    public required IReadOnlyList<SourceData> Sources { get; init; }
+    public required TrainingData Data { get; init; }
+    public required Optimizer Optimizer { get; init; }
+    public required ScheduleChain Schedule { get; init; }
+    public required RunLogger Logger { get; init; }
+    public required RunCheckpoints Checkpoints { get; init; }
+    public required TrainerSettings Settings { get; init; }
+    public required string ConfigHash { get; init; }
+    /// <summary>Builds a fresh, untrained copy of the student's architecture (for the self-teacher).</summary>
+    public required Func<TopdownPoseEstimator> NewStudent { get; init; }
+    /// <summary>The fixed part of summary.json (what ran); the loop adds how it went.</summary>
+    public required IReadOnlyDictionary<string, object?> Description { get; init; }
+    /// <summary>Builds the self-distillation optimizer and schedule over the given parameters.</summary>
+    public required Func<IEnumerable<Tensor>, (Optimizer, ScheduleChain)> SelfDistillOptimizer { get; init; }
+
+    public static TrainingSetup Create(ExperimentOptions o, ConfigMapping resolved, TrainingRequest request, ILogger log)
+    {
+        var device = Device.Parse(o.Device);
+        if (device.Type == DeviceType.Cuda && !torch.CudaIsAvailable)
+            throw new TrainingException($"device: '{o.Device}' requested but this libtorch has no usable CUDA device");
+        torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        torch.ManualSeed((ulong)o.Seed);
+
+        var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
+        var run = RunDirectory.Open(workDir);
+        var disposables = new List<IDisposable> { run };
+        try
+        {
+            var yaml = ConfigLoader.ToYaml(resolved);
+            var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(yaml)))[..16];
+            File.WriteAllText(Path.Combine(workDir, "config.yaml"), yaml);
+
+            // Every random initialisation below draws from the seeded generator in this order; keep it.
+            var (student, set) = ModelFactory.Build(o.Model, o.Losses.Gt);
+            disposables.Add(student);
+            student.To(device);
+            LoadInitialWeights(student, o.Model, log);
+            // After the weights are in and before the optimizer and the EMA take hold of the parameters; the layout
+            // change keeps every parameter object, so nothing else needs to know.
+            bool channelsLast = Models.ChannelsLast.AppliesTo(o.Model, student);
+            if (channelsLast) student.ToChannelsLast();
+            log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}, {Layout}\n{Summary}", o.Name, set.Count, o.Model.InputSize[0],
+                o.Model.InputSize[1], channelsLast ? "channels-last" : "default layout", ModelSummary.Of(student));
+
+            TopdownPoseEstimator? emaModel = null;
+            ExpMomentumEma? ema = null;
+            if (o.Ema.Enabled)
+            {
+                (emaModel, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
+                disposables.Add(emaModel);
+                emaModel.To(device);
+                emaModel.RequiresGrad_(false);
+                if (channelsLast) emaModel.ToChannelsLast();
+                emaModel.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma);
+            }
+
+            var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
+            disposables.Add(distiller);
+            var registry = TeacherRegistry.Load(Path.Combine(request.RepoRoot, "teachers"));
+            foreach (var t in o.Teachers)
+            {
+                var teacher = TeacherModel.Load(t, registry, request.RepoRoot, set, device);
+                distiller.Add(teacher);
+                log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
+                    teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
+            }
+            distiller.Validate();
+            if (o.Train.SelfDistill.Enabled && student.Codec is not Pose.Codecs.SimCCLabel)
+                throw new TrainingException("train.self_distill: self-distillation needs a SimCC student (model.head.type RTMCCHead)");
+
+            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true)).ToList();
+            foreach (var s in sources)
+                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report})", s.Name,
+                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "");
+            var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList());
+            disposables.Add(data);
+
+            long perEpoch = OptimizerFactory.StepsPerEpoch(o.Optimizer, data.BatchesPerEpoch);
+            var optimizer = OptimizerFactory.Create(o.Optimizer, student.Parameters().Concat(distiller.Parameters()));
+            disposables.Add(optimizer);
+            var schedule = OptimizerFactory.MainSchedule(optimizer, o.Schedule, perEpoch, o.Train.MaxEpochs);
+            var logger = new RunLogger(workDir, new RunLogSettings
+            {
+                Tensorboard = o.Logging.Tensorboard,
+                Images = o.Logging.LogImages,
+                Histograms = o.Logging.Histograms,
+            }, log);
+            disposables.Add(logger);
+
+            var metadata = new Dictionary<string, string>
+            {
+                ["keypoint_set"] = set.Name,
+                ["codec"] = student.Codec.TypeName,
+                ["config_hash"] = configHash,
+                ["config"] = yaml,
+            };
+            return new TrainingSetup
+            {
+                Device = device,
+                Run = run,
+                Student = student,
+                KeypointSet = set,
+                ChannelsLast = channelsLast,
+                EmaModel = emaModel,
+                Ema = ema,
+                Distiller = distiller,
+                Sources = sources,
+                Data = data,
+                Optimizer = optimizer,
+                Schedule = schedule,
+                Logger = logger,
+                Checkpoints = new RunCheckpoints(workDir, new CheckpointSettings
+                {
+                    Interval = o.Checkpoint.Interval,
+                    KeepLast = o.Checkpoint.KeepLast,
+                    SaveBest = o.Checkpoint.SaveBest,
+                    SaveOptimizer = o.Checkpoint.SaveOptimizer,
+                }, metadata),
+                Settings = SettingsOf(o),
+                ConfigHash = configHash,
+                NewStudent = () => ModelFactory.Build(o.Model, o.Losses.Gt).Model,
+                Description = Describe(o, request, set),
+                SelfDistillOptimizer = parameters =>
+                {
+                    var opt = OptimizerFactory.Create(o.Optimizer, parameters);
+                    return (opt, OptimizerFactory.PhaseSchedule(opt, o.Schedule, perEpoch, o.Train.SelfDistill.Epochs));
+                },
+            };
+        }
+        catch
+        {
+            for (int i = disposables.Count - 1; i >= 0; i--) disposables[i].Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The distillation part of an experiment (losses, and the length the KD weight schedules span).</summary>
+    public static DistillationSettings DistillationSettingsOf(ExperimentOptions o) => new()
+    {
+        LogitWeight = o.Losses.LogitKd.Weight,
+        LogitSchedule = o.Losses.LogitKd.Schedule,
+        Beta = o.Losses.LogitKd.EffectiveBeta,
+        Reduction = o.Losses.LogitKd.Reduction,
+        MaskUnknown = o.Losses.LogitKd.MaskUnknown,
+        FeatureWeight = o.Losses.FeatureKd.Weight,
+        FeatureSchedule = o.Losses.FeatureKd.Schedule,
+        ScheduleEpochs = o.Train.MaxEpochs,
+        SelfLogitWeight = o.Train.SelfDistill.LogitWeight,
+    };
+
+    private static TrainerSettings SettingsOf(ExperimentOptions o) => new()
+    {
+        MaxEpochs = o.Train.MaxEpochs,
+        ValInterval = o.Train.ValInterval,
+        LogInterval = o.Train.LogInterval,
+        AccumulateSteps = Math.Max(1, o.Optimizer.AccumulateSteps),
+        ClipMaxNorm = o.Optimizer.ClipGrad?.MaxNorm,
+        ClipNormType = o.Optimizer.ClipGrad?.NormType ?? 2.0,
+        SelfDistillEpochs = o.Train.SelfDistill.Enabled ? o.Train.SelfDistill.Epochs : 0,
+        HistogramInterval = o.Logging.HistogramInterval ?? o.Train.ValInterval,
+        BestMetric = o.Evaluation.BestMetric,
+        GreaterIsBetter = o.Evaluation.Rule == CompareRule.Greater,
+        FlipTest = o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest,
+        ValBatchSize = o.Data.ValBatchSize,
+        ValWorkers = o.Data.NumWorkers,
+    };
+
+    private static Dictionary<string, object?> Describe(ExperimentOptions o, TrainingRequest request, KeypointSet set)
+    {
+        var b = o.Model.Backbone;
+        return new Dictionary<string, object?>
+        {
+            ["name"] = o.Name,
+            ["config"] = request.ConfigPath,
+            ["student"] = $"{b.Type}({(b.Type == Pose.Models.Options.BackboneType.CSPNeXt ? $"d{b.DeepenFactor} w{b.WidenFactor}" : b.Arch ?? "custom")}) + {o.Model.Head.Type} " +
+                $"{set.Name} {o.Model.InputSize[0]}x{o.Model.InputSize[1]}",
+            ["teachers"] = o.Teachers.Select(t => t.Name).ToList(),
+        };
+    }
+
+    private static void LoadInitialWeights(TopdownPoseEstimator student, Pose.Models.Options.ModelOptions m, ILogger log)
+    {
+        if (m.InitCheckpoint is { } init)
+        {
+            WeightsLoader.LoadInto(student, Path.GetFullPath(init));
+            log.LogInformation("initialised from {Checkpoint}", init);
+        }
+        if (m.BackboneCheckpoint is { } bb)
+        {
+            // Backbone-only init from our checkpoints, mmpose .pth, original ViTPose or Hugging Face ViT files.
+            var report = Pose.Models.Checkpoints.PretrainedLoader.LoadBackbone(student, Path.GetFullPath(bb));
+            log.LogInformation("backbone initialised from {Checkpoint}:\n{Report}", bb, report);
+        }
+    }
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        Logger.Dispose();
+        Distiller.Dispose();
+        Optimizer.Dispose();
+        EmaModel?.Dispose();
+        Student.Dispose();
+        Run.Dispose();
+    }
+}
