@@ -192,6 +192,23 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((1, 5, false, false), (exp.Checkpoint.Interval, exp.Checkpoint.KeepLast, exp.Checkpoint.SaveBest, exp.Checkpoint.SaveOptimizer));
     }
 
+    [Fact]
+    public void TheOldTwoStageKeyNamesItsNewNameAtItsLine()
+    {
+        var path = _files.Write("old.yaml", """
+            model: {keypoint_set: coco17}
+            data: {sources: [{name: coco, format: coco, ann_file: a.json, img_dir: img}]}
+            train:
+              max_epochs: 30
+              two_stage: {enabled: true}
+            """);
+        var e = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("train.two_stage", error.Path);
+        Assert.Equal(5, error.Location.Line);
+        Assert.Contains("'self_distill'", error.Message);
+    }
+
     [Theory]
     [InlineData("MaxEpochs", "max_epochs")]
     [InlineData("Stage2Pipeline", "stage2_pipeline")]

@@ -51,10 +51,10 @@ internal sealed class TinyRun : IDisposable
     }
 
     /// <summary>Builds a trainer for <paramref name="config"/>; <paramref name="resume"/> as the --resume option, <paramref name="set"/> as --set overrides.</summary>
-    public Trainer Trainer(string config, string? resume = null, IReadOnlyList<string>? set = null)
+    public Trainer Trainer(string config, string? resume = null, IReadOnlyList<string>? set = null, ITrainingProgress? progress = null)
     {
         var o = ExperimentConfig.Load(config, set ?? [], out var resolved);
-        return new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = Dir }, NullLogger.Instance);
+        return new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = Dir }, NullLogger.Instance, progress);
     }
 
     public TrainingResult Train(string config, string? resume = null, IReadOnlyList<string>? set = null)
