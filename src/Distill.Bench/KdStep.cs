@@ -9,7 +9,7 @@ using Distill.Training.Distillation;
 using Distill.Training.Models;
 using Distill.Training.Engine;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// One logit-distillation training step on a fixed batch, assembled from the trainer's parts as Trainer.Run assembles
