@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Distill.Cli.Bench;
 using Distill.Cli.Commands;
 
 namespace Distill.Cli;

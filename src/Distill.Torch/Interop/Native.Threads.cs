@@ -5,20 +5,7 @@ namespace Distill.Torch.Interop;
 // threads.cpp
 internal static partial class Native
 {
-    [LibraryImport(Lib)] internal static partial IntPtr distill_last_error();
-    [LibraryImport(Lib)] internal static partial void distill_clear_error();
     [LibraryImport(Lib)] internal static partial int distill_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int distill_get_num_threads();
     [LibraryImport(Lib)] internal static partial int distill_set_num_interop_threads(int n);
-    [LibraryImport(Lib)] internal static partial int distill_manual_seed(ulong seed);
-    [LibraryImport(Lib)] internal static partial int distill_cuda_is_available();
-    [LibraryImport(Lib)] internal static partial int distill_cuda_device_count();
-    [LibraryImport(Lib)] internal static unsafe partial int distill_torch_version(byte* buf, int capacity);
-    [LibraryImport(Lib)] internal static partial GeneratorHandle distill_generator_new(ulong seed);
-    [LibraryImport(Lib)] internal static partial void distill_generator_free(IntPtr g);
-    [LibraryImport(Lib)] internal static partial TensorHandle distill_generator_get_state(GeneratorHandle g);
-    [LibraryImport(Lib)] internal static partial int distill_generator_set_state(GeneratorHandle g, TensorHandle state);
-    [LibraryImport(Lib)] internal static partial int distill_generator_manual_seed(GeneratorHandle g, ulong seed);
-    [LibraryImport(Lib)] internal static partial TensorHandle distill_default_generator_get_state();
-    [LibraryImport(Lib)] internal static partial int distill_default_generator_set_state(TensorHandle state);
 }

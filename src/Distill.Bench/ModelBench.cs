@@ -6,7 +6,7 @@ using Distill.Torch.Nn;
 using Distill.Torch.Optim;
 using Distill.Torch.Serialization;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// `distill bench --suite models`: RTMPose-t, RTMPose-m and ViTPose-S in Distill and in PyTorch (pose_models.py, the
@@ -16,7 +16,7 @@ namespace Distill.Cli.Bench;
 /// order flips every repetition so drift hits both alike); each entry is the median of a few runs, each line the
 /// median of the entries. Slow measurements get fewer repetitions so the whole suite stays within minutes.
 /// </summary>
-internal static class ModelBench
+public static class ModelBench
 {
     /// <summary>Each variant and the PyTorch side run at least this long before timing starts.</summary>
     private const double WarmupSeconds = 1.5;
@@ -171,10 +171,10 @@ internal static class ModelBench
         // lets .NET's tiered JIT recompile the hot managed paths: that happens on a background thread some 100 ms after
         // the first calls, and would otherwise compete with the measured runs for the cores.
         var warm = new double[n + 1];
-        for (int i = 0; i < n; i++) warm[i] = WarmUp(() => BenchCommand.Median(1, distill[i]));
+        for (int i = 0; i < n; i++) warm[i] = WarmUp(() => Timing.Median(1, distill[i]));
         warm[n] = WarmUp(() => py.Time($"{pyCommand} 1"));
         // One slow outlier (a busy moment on a shared machine) should not set the run count alone: use the median.
-        double typical = BenchCommand.Median(warm.ToList());
+        double typical = Timing.Median(warm.ToList());
         int runs = Math.Clamp((int)Math.Round(EntrySeconds / typical), 1, 20);
         double perRep = warm.Sum() * runs;
         int reps = Math.Clamp((int)(budgetSeconds / perRep), Math.Min(minReps, maxReps), maxReps);
@@ -188,7 +188,7 @@ internal static class ModelBench
             var order = Enumerable.Range(0, n + 1);
             if (r % 2 == 1) order = order.Reverse();
             foreach (var i in order)
-                times[i].Add(i == n ? py.Time($"{pyCommand} {runs}") : BenchCommand.Median(runs, distill[i]));
+                times[i].Add(i == n ? py.Time($"{pyCommand} {runs}") : Timing.Median(runs, distill[i]));
         }
         return (times.Take(n).Select(Sample.Of).ToArray(), Sample.Of(times[n]), reps, runs);
     }

@@ -1,4 +1,4 @@
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// A measurement's entries (seconds) summarised: the median, the fastest entry (other work on a shared machine only
@@ -11,7 +11,7 @@ internal readonly record struct Sample(double Median, double Best, double Spread
 
     public static Sample Of(List<double> entries)
     {
-        double m = BenchCommand.Median(entries);
+        double m = Timing.Median(entries);
         return new Sample(m, entries.Min(), entries.Count > 1 ? (entries.Max() - entries.Min()) / m : double.NaN);
     }
 }

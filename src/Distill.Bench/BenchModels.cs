@@ -4,13 +4,13 @@ using Distill.Pose.Models.Backbones;
 using Distill.Pose.Models.Heads;
 using Distill.Pose.Models.Layers;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// The benchmarked pose models at 256x192 with 17 COCO keypoints, built exactly as pose_models.py builds their
 /// PyTorch twins (same layers, same state-dict names, same parameter counts).
 /// </summary>
-internal static class BenchModels
+public static class BenchModels
 {
     public const int Width = 192, Height = 256;
 

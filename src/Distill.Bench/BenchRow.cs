@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// One line of the models table: one measurement on both sides. <see cref="DistillOnly"/> lines are timed

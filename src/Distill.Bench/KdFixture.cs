@@ -2,7 +2,7 @@ using Distill.Pose.Codecs;
 using Distill.Pose.Transforms;
 using Distill.Torch;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// One fixed distillation batch, the same on both sides of `distill bench --suite kd`: random normalised crops for the

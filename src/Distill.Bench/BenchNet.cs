@@ -1,7 +1,7 @@
 using Distill.Torch;
 using Distill.Torch.Nn;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>Conv (no bias) + BN + SiLU, the unit every RTMPose-like stage is made of.</summary>
 internal sealed class ConvBnAct : Module<Tensor, Tensor>

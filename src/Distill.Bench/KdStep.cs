@@ -8,7 +8,7 @@ using Distill.Training.Distillation;
 using Distill.Training.Engine;
 using Distill.Training.Models;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// One distillation training step on a fixed batch, made of the trainer's own parts: a <see cref="Distiller"/> built

@@ -10,7 +10,7 @@ using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
 using Distill.Training.Engine;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// Distill only: the kd suite's step fed by the trainer's own data path instead of a fixed batch. Synthetic COCO and

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Distill.Cli.Commands;
 using Distill.Pose.Models;
 using Distill.Pose.Models.Backbones;
 using Distill.Torch;
@@ -13,7 +12,7 @@ using Distill.Training.Models;
 using Distill.Training.Teachers;
 using Distill.Pose.Models.Options;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// `distill bench --suite kd`: the logit-distillation training step of the typical run (configs/distill/
@@ -26,7 +25,7 @@ namespace Distill.Cli.Bench;
 /// in the other layout (what model.channels_last brings) and a third with plain teachers (BN kept, default layout,
 /// no_grad: PyTorch's graph) to show what the teacher optimisations bring.
 /// </summary>
-internal static class KdBench
+public static class KdBench
 {
     public const string ExperimentConfig = "configs/distill/rtmpose-t_unified.yaml";
     /// <summary>Relative loss differences above this fail the suite; below <see cref="ParityGoal"/> is the expectation.</summary>
@@ -35,13 +34,13 @@ internal static class KdBench
     /// <summary>Timed batches of the end-to-end line (after one warm-up batch).</summary>
     private const int EndToEndBatches = 3;
 
-    public static int Run(int reps, int threads, int batch, string python)
+    /// <param name="root">The repository root, where <see cref="ExperimentConfig"/> and the teachers live.</param>
+    public static int Run(string root, int reps, int threads, int batch, string python)
     {
         if (reps < 1) throw new ArgumentException("--reps must be at least 1");
         if (batch < 1) throw new ArgumentException("--batch must be at least 1");
         var clock = Stopwatch.StartNew();
         torch.NumThreads = threads;
-        var root = RepoRoot.Find();
         var configPath = Path.Combine(root, ExperimentConfig);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"kd suite: experiment config not found: {configPath}", configPath);
         var o = Distill.Training.Config.ExperimentConfig.Load(configPath);
@@ -284,7 +283,7 @@ internal static class KdBench
             var order = r % 2 == 0 ? new[] { true, false } : [false, true];
             foreach (bool ours in order)
             {
-                BenchCommand.Settle();
+                Timing.Settle();
                 if (ours) distill.Add(distillStep());
                 else pytorch.Add(pytorchStep());
             }
@@ -367,7 +366,7 @@ internal static class KdBench
         Sample plain = Sample.Of(plainTimes.Select(t => t.Wall).ToList()), pyPlain = Sample.Of(pyPlainTimes.Select(t => t.Wall).ToList());
         string Cpu(List<StepTime> ours, List<StepTime> theirs)
         {
-            double a = BenchCommand.Median(ours.Select(t => t.Cpu).ToList()), b = BenchCommand.Median(theirs.Select(t => t.Cpu).ToList());
+            double a = Timing.Median(ours.Select(t => t.Cpu).ToList()), b = Timing.Median(theirs.Select(t => t.Cpu).ToList());
             return string.Format(inv, "{0:F1} / {1:F1} s ({2:F2}x)", a, b, b / a);
         }
         string Cell(Sample s) => string.Format(inv, "{0:F0} ms ({1:F2} img/s)", s.Median * 1e3, batch / s.Median);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Distill.Cli.Bench;
+namespace Distill.Bench;
 
 /// <summary>
 /// The PyTorch process of a benchmark, kept alive between repetitions so both sides alternate on a warm machine.
