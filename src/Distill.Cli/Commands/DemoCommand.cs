@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

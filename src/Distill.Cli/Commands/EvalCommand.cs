@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using Distill.Torch;
 using Distill.Training.Checkpoints;

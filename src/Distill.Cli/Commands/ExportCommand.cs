@@ -1,8 +1,6 @@
+using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using Distill.Onnx;
-using Distill.Training.Checkpoints;
-using Distill.Training.Config;
-using Distill.Training.Models;
 using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;

@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -6,9 +7,6 @@ using Distill.Pose.Drawing;
 using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Torch.Vision;
-using Distill.Training.Checkpoints;
-using Distill.Training.Config;
-using Distill.Training.Models;
 using Distill.Config;
 using Distill.Pose.Models;
 

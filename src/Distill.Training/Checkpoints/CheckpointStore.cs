@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Torch;

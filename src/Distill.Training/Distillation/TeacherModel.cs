@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using Distill.Pose.Codecs;
 using Distill.Pose.Keypoints;
 using Distill.Pose.Losses;

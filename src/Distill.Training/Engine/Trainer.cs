@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.Diagnostics;
 using Distill.Config;
 using Distill.Pose.Data;

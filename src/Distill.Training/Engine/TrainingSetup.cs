@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using System.Security.Cryptography;
 using System.Text;
 using Distill.Config;

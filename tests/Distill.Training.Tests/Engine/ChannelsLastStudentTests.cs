@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using Distill.Training.Distillation;
 using Distill.Torch;
 using Distill.Torch.Nn;

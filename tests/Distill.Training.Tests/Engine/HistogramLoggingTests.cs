@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using Distill.Torch.Vision;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config;

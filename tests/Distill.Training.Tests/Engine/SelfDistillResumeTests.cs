@@ -1,3 +1,4 @@
+using Distill.Pose.Models.Checkpoints;
 using Distill.Training.Distillation;
 using Distill.Training.Checkpoints;
 using Distill.Training.Logging;

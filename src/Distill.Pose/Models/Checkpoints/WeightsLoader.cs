@@ -1,7 +1,7 @@
 using Distill.Torch;
 using Distill.Torch.Serialization;
 
-namespace Distill.Training.Checkpoints;
+namespace Distill.Pose.Models.Checkpoints;
 
 /// <summary>
 /// Reads model weights from any checkpoint Distill meets: its own (student./ema.student. keys in safetensors), an
