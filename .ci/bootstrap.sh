@@ -9,6 +9,7 @@ packages=(
   libopenblas0-pthread  # otherwise libtorch multiplies matrices on the reference BLAS, ~15x slower
   cmake g++ make        # the native shim
   libopencv-dev         # core, imgproc, imgcodecs (already a libtorch-dev dependency)
+  libgloo-dev           # gloo headers for c10d's ProcessGroupGloo (data-parallel training)
   nodejs npm            # onnxruntime-node for the ONNX export checks
   ca-certificates
 )
