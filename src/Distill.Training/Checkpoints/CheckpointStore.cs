@@ -22,6 +22,9 @@ public sealed record TrainingState
     public string? BestMetricName { get; init; }
     public string ConfigHash { get; init; } = "";
     public double WallSeconds { get; init; }
+    /// <summary>Data-parallel workers that wrote it (null: one); <see cref="BatchInEpoch"/> counts batches of each of them.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? WorldSize { get; init; }
 }
 
 /// <summary>A training checkpoint read back: state, metadata and tensors by prefix.</summary>

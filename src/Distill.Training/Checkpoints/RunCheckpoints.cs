@@ -28,7 +28,7 @@ public sealed record CheckpointSettings
 /// from, and pruning old periodic ones. The main run rolls last.safetensors; self-distillation rolls
 /// self_distill.safetensors beside it.
 /// </summary>
-public sealed class RunCheckpoints(string runDirectory, CheckpointSettings settings, IReadOnlyDictionary<string, string> metadata)
+public sealed class RunCheckpoints(string runDirectory, CheckpointSettings settings, IReadOnlyDictionary<string, string> metadata, bool writes = true)
 {
     /// <summary>Checkpoint metadata key holding the stage ("1" main run, "2" self-distillation) the checkpoint was written in.</summary>
     public const string StageKey = "distill.stage";
@@ -55,6 +55,7 @@ public sealed class RunCheckpoints(string runDirectory, CheckpointSettings setti
     public void Save(string path, int stage, Module student, Module? ema, IEnumerable<(string Name, Module Module)> kdModules,
         Optimizer optimizer, ScheduleChain schedule, ExpMomentumEma? emaState, TrainingState state)
     {
+        if (!writes) return; // a data-parallel worker other than rank 0: the run directory is rank 0's
         var meta = new Dictionary<string, string>(metadata) { [StageKey] = stage.ToString(CultureInfo.InvariantCulture) };
         try
         {
@@ -104,7 +105,7 @@ public sealed class RunCheckpoints(string runDirectory, CheckpointSettings setti
     /// <summary>Keeps the newest checkpoint.keep_last epoch_N files.</summary>
     public void Prune()
     {
-        if (settings.KeepLast <= 0) return;
+        if (!writes || settings.KeepLast <= 0) return;
         var periodic = Directory.GetFiles(runDirectory, "epoch_*.safetensors")
             .Select(f => (File: f, Epoch: int.TryParse(Path.GetFileNameWithoutExtension(f)["epoch_".Length..], out var e) ? e : -1))
             .Where(x => x.Epoch >= 0).OrderByDescending(x => x.Epoch).Skip(settings.KeepLast);

@@ -9,9 +9,9 @@ namespace Distill.Training.Engine;
 public sealed class RunDirectory : IDisposable
 {
     public string Path { get; }
-    private readonly FileStream _lock;
+    private readonly FileStream? _lock;
 
-    private RunDirectory(string path, FileStream lockStream)
+    private RunDirectory(string path, FileStream? lockStream)
     {
         Path = path;
         _lock = lockStream;
@@ -42,6 +42,9 @@ public sealed class RunDirectory : IDisposable
         throw new TrainingException($"cannot lock {path}");
     }
 
+    /// <summary>The directory of a run that another process (data-parallel rank 0) has locked and writes; this one only reads it.</summary>
+    public static RunDirectory Unlocked(string path) => new(path, null);
+
     private static int ReadPid(string path)
     {
         try
@@ -69,5 +72,5 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose() => _lock?.Dispose();
 }

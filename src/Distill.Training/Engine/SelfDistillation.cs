@@ -48,6 +48,7 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
         s.Distiller.BeginSelfDistillation(teacher);
         s.Student.Backbone.RequiresGrad_(false);
         var (opt, schedule) = s.SelfDistillOptimizer(s.Student.Head.Parameters());
+        var reducer = s.NewReducer?.Invoke(opt.ParamGroups.SelectMany(g => g.Params));
         return new TrainingStage
         {
             Number = 2,
@@ -59,6 +60,8 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
             LastPath = s.Checkpoints.PathOf(RunCheckpoints.SelfDistillFile),
             TagPrefix = "self_distill/",
             OwnsOptimizer = true,
+            Reducer = reducer,
+            OwnsReducer = true,
         };
     }
 

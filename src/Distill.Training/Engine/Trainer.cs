@@ -9,6 +9,7 @@ using Distill.Torch.Optim;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
+using Distill.Training.Distributed;
 using Distill.Training.Evaluation;
 using Distill.Training.Models;
 using Microsoft.Extensions.Logging;
@@ -55,9 +56,11 @@ public sealed class Trainer : IDisposable
     public string WorkDir => _s.Run.Path;
 
     /// <param name="progress">Receives every step (the CLI draws it); null shows nothing beyond the log.</param>
-    public Trainer(ExperimentOptions o, ConfigMapping resolved, TrainingRequest request, ILogger log, ITrainingProgress? progress = null)
+    /// <param name="dist">The data-parallel group this process is a worker of; null trains alone.</param>
+    public Trainer(ExperimentOptions o, ConfigMapping resolved, TrainingRequest request, ILogger log, ITrainingProgress? progress = null,
+        DistributedContext? dist = null)
     {
-        _s = TrainingSetup.Create(o, resolved, request, log);
+        _s = TrainingSetup.Create(o, resolved, request, log, dist);
         _cfg = _s.Settings;
         _log = log;
         _progress = progress;
@@ -68,7 +71,7 @@ public sealed class Trainer : IDisposable
     public TrainingResult Run(CancellationToken ct)
     {
         _runWatch = Stopwatch.StartNew();
-        var state = new TrainingState { ConfigHash = _s.ConfigHash };
+        var state = new TrainingState { ConfigHash = _s.ConfigHash, WorldSize = _s.Dist.IsDistributed ? _s.Dist.WorldSize : null };
         TrainingStage? second = null;
         try
         {
@@ -84,7 +87,7 @@ public sealed class Trainer : IDisposable
                 // A stop requested during the main run's last validation ends the run here; last.safetensors starts self-distillation on resume.
                 if (completed && _cfg.SelfDistillEpochs > 0)
                 {
-                    if (ct.IsCancellationRequested) completed = false;
+                    if (StopAgreed(ct)) completed = false;
                     else second = _selfDistillation.Begin();
                 }
             }
@@ -95,7 +98,7 @@ public sealed class Trainer : IDisposable
             }
 
             double wall = _wallBefore + _runWatch.Elapsed.TotalSeconds;
-            double ips = _images / Math.Max(1e-9, _runWatch.Elapsed.TotalSeconds);
+            double ips = GlobalImages() / Math.Max(1e-9, _runWatch.Elapsed.TotalSeconds);
             _s.Logger.Summary(new Dictionary<string, object?>(_s.Description)
             {
                 ["epochs"] = state.Epoch,
@@ -125,6 +128,7 @@ public sealed class Trainer : IDisposable
         EvalModel = _s.EmaModel ?? _s.Student,
         LastPath = _s.Checkpoints.PathOf(RunCheckpoints.LastFile),
         TagPrefix = "",
+        Reducer = _s.Reducer,
     };
 
     /// <summary>
@@ -157,7 +161,18 @@ public sealed class Trainer : IDisposable
             second?.Dispose();
             throw;
         }
-        var state = ckpt.State;
+        // Every worker read the same file; rank 0's copy is made authoritative all the same, as at the start.
+        BroadcastModels();
+        var state = ckpt.State with { WorldSize = _s.Dist.IsDistributed ? _s.Dist.WorldSize : null };
+        int savedWorld = ckpt.State.WorldSize ?? 1;
+        if (savedWorld != _s.Dist.WorldSize && state.BatchInEpoch > 0)
+        {
+            // Batches count per worker: continue after as many samples of the epoch as were trained, in the new shards.
+            int batch = (int)((long)state.BatchInEpoch * savedWorld / _s.Dist.WorldSize);
+            _log.LogWarning("resuming a run of {Saved} workers with {Now}: epoch {Epoch} continues at batch {Batch} instead of {Old}, " +
+                "with the epoch's order cut into new shards", savedWorld, _s.Dist.WorldSize, state.Epoch + 1, batch, state.BatchInEpoch);
+            state = state with { BatchInEpoch = Math.Min(batch, _s.Data.BatchesPerEpoch) };
+        }
         if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
         _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
@@ -188,7 +203,7 @@ public sealed class Trainer : IDisposable
                 using var batch = loaded.Value;
                 dataWait += loaded.DataWait.TotalSeconds;
                 var stepWatch = Stopwatch.StartNew();
-                var values = ForwardBackward(stage, batch, epoch, batchIndex, state);
+                var values = ForwardBackward(stage, batch, epoch, batchIndex, state, sync: (batchIndex + 1) % _cfg.AccumulateSteps == 0);
                 batchIndex++;
                 if (batchIndex % _cfg.AccumulateSteps == 0)
                 {
@@ -205,7 +220,7 @@ public sealed class Trainer : IDisposable
                 double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
                 ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, values);
                 AfterStep?.Invoke(stage.Number, epoch, batchIndex);
-                if (ct.IsCancellationRequested)
+                if (StopAgreed(ct))
                 {
                     state = state with { Epoch = epoch, BatchInEpoch = batchIndex, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
                     Save(stage, stage.LastPath, state);
@@ -217,9 +232,9 @@ public sealed class Trainer : IDisposable
             }
 
             state = state with { Epoch = epoch + 1, BatchInEpoch = 0, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
-            var epochMeans = sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted));
-            epochMeans[stage.EpochPrefix + "data_wait_s"] = dataWait;
-            epochMeans[stage.EpochPrefix + "img_per_s"] = _images / Math.Max(1e-9, _runWatch.Elapsed.TotalSeconds);
+            var epochMeans = _s.Dist.MeanAll(sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted)));
+            epochMeans[stage.EpochPrefix + "data_wait_s"] = _s.Dist.MeanAll(new Dictionary<string, double> { ["w"] = dataWait })["w"];
+            epochMeans[stage.EpochPrefix + "img_per_s"] = GlobalImages() / Math.Max(1e-9, _runWatch.Elapsed.TotalSeconds);
             _s.Logger.Scalars(epochMeans, state.Iteration, epoch + 1);
             state = EndOfEpoch(stage, state, epoch, histograms);
         }
@@ -227,7 +242,8 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One batch's loss terms through the distiller, the non-finite guard and backward; returns the terms' values and their sum, "loss".</summary>
-    private Dictionary<string, double> ForwardBackward(TrainingStage stage, TopdownBatch batch, int epoch, int batchIndex, TrainingState state)
+    /// <param name="sync">Whether this backward averages gradients over the workers (the last batch of an accumulation); otherwise they accumulate locally.</param>
+    private Dictionary<string, double> ForwardBackward(TrainingStage stage, TopdownBatch batch, int epoch, int batchIndex, TrainingState state, bool sync)
     {
         using var scope = torch.NewDisposeScope();
         _s.Student.Train();
@@ -238,10 +254,20 @@ public sealed class Trainer : IDisposable
         TeacherViews? views = _s.Distiller.Teachers.Count == 0 || !stage.IsMain ? null
             : new TeacherViews(batch.TeacherInputs.Select(t => t.To(_s.Device)).ToList(),
                 _s.Distiller.Teachers.Select((_, t) => (IReadOnlyList<Pose.Transforms.AffineMatrix>)batch.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList());
+        var reducer = sync ? stage.Reducer : null;
+        reducer?.BeforeForward();
         var (terms, outs) = _s.Distiller.Forward(input, targets, views, epoch);
         using (outs)
         {
             var values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
+            // Workers stop together: one that went on alone would wait for the others in its next collective.
+            bool anyNonFinite = _s.Dist.SumAll([values.Values.Any(v => !double.IsFinite(v)) ? 1 : 0])[0] > 0;
+            if (anyNonFinite && values.Values.All(double.IsFinite))
+            {
+                Save(stage, _s.Checkpoints.PathOf("nan_guard.safetensors"), state with { Epoch = epoch, BatchInEpoch = batchIndex });
+                throw new TrainingException($"{stage.Label}a loss term became non-finite on another worker at epoch {epoch}, batch {batchIndex} " +
+                    $"(iteration {state.Iteration}); the model before this step is in nan_guard.safetensors");
+            }
             foreach (var (name, v) in values)
             {
                 if (!double.IsFinite(v))
@@ -253,6 +279,7 @@ public sealed class Trainer : IDisposable
             }
             var total = terms.Values.Aggregate((a, b) => a + b);
             values["loss"] = values.Values.Sum();
+            reducer?.PrepareForBackward();
             (_cfg.AccumulateSteps > 1 ? total / _cfg.AccumulateSteps : total).Backward();
             return values;
         }
@@ -282,6 +309,14 @@ public sealed class Trainer : IDisposable
         var eta = TimeSpan.FromSeconds(Math.Max(0, epochElapsed.TotalSeconds / Math.Max(1e-9, done) * (_cfg.RunEndEpoch - epoch - done)));
         _progress?.Report(new StepProgress(epoch + 1, _cfg.RunEndEpoch, batchIndex, batches, eta, ips, values));
         if (state.Iteration % _cfg.LogInterval != 0 && batchIndex != batches) return;
+        if (_s.Dist.IsDistributed)
+        {
+            // Logged values are means over the workers; throughput and data wait add up and average.
+            var reduced = _s.Dist.MeanAll(new Dictionary<string, double>(values) { ["\0ips"] = ips, ["\0wait"] = dataWait });
+            ips = reduced["\0ips"] * _s.Dist.WorldSize;
+            dataWait = reduced["\0wait"];
+            values = reduced.Where(kv => !kv.Key.StartsWith('\0')).ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
         var scalars = values.ToDictionary(kv => stage.StepPrefix + kv.Key, kv => kv.Value);
         scalars[stage.StepPrefix + "lr"] = stage.Optimizer.ParamGroups[0].Lr;
         scalars[stage.StepPrefix + "img_per_s"] = ips;
@@ -334,8 +369,10 @@ public sealed class Trainer : IDisposable
     private Dictionary<string, double> Validate(TrainingStage stage, long iteration, int epoch)
     {
         var sw = Stopwatch.StartNew();
-        var metrics = PoseEvaluator.Evaluate(stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest, _cfg.ValWorkers,
-            CancellationToken.None);
+        // Workers validate rank 0's weights (their BN statistics drift apart in training), each its shard of every split.
+        BroadcastModels();
+        var metrics = ShardedEvaluation.Evaluate(_s.Dist, stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest,
+            _cfg.ValWorkers);
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);
@@ -352,6 +389,20 @@ public sealed class Trainer : IDisposable
     private void Save(TrainingStage stage, string path, TrainingState state) =>
         _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
             stage.Schedule, stage.IsMain ? _s.Ema : null, state);
+
+    /// <summary>Whether to stop now: asked of every worker at the same point, so that all stop after the same step.</summary>
+    private bool StopAgreed(CancellationToken ct) =>
+        _s.Dist.IsDistributed ? _s.Dist.SumAll([ct.IsCancellationRequested ? 1 : 0])[0] > 0 : ct.IsCancellationRequested;
+
+    /// <summary>Images trained so far in this session by all workers.</summary>
+    private double GlobalImages() => _s.Dist.SumAll([_images])[0];
+
+    /// <summary>Copies rank 0's student, EMA, feature-KD adapters and (in self-distillation) self-teacher to every worker.</summary>
+    private void BroadcastModels()
+    {
+        if (!_s.Dist.IsDistributed) return;
+        foreach (var (_, network) in Networks) _s.Dist.BroadcastStates(network.StateDict().Select(kv => kv.Value));
+    }
 
     public void Dispose() => _s.Dispose();
 }

@@ -5,6 +5,7 @@ using Distill.Pose.Keypoints;
 using Distill.Pose.Transforms;
 using Distill.Torch.Vision;
 using Distill.Training.Config.Schema;
+using Distill.Training.Distributed;
 
 namespace Distill.Training.Engine;
 
@@ -22,11 +23,14 @@ public sealed class TrainingData : IDisposable
     private readonly TwoStageSwitch? _stages;
     private readonly TopdownAugmentation _stage1;
     private readonly ulong _seed;
+    private readonly DistributedContext _dist;
     private volatile int _epoch;
 
+    /// <param name="dist">In a data-parallel run each worker trains on its own shard of every epoch's order.</param>
     public TrainingData(ExperimentOptions o, IReadOnlyList<SourceData> sources, KeypointSet studentSet, IKeypointCodec codec,
-        IReadOnlyList<(int Width, int Height)> teacherInputSizes)
+        IReadOnlyList<(int Width, int Height)> teacherInputSizes, DistributedContext? dist = null)
     {
+        _dist = dist ?? DistributedContext.Single;
         Sources = sources;
         var train = sources.Where(s => s.Train is not null).ToList();
         if (train.Count == 0) throw new ArgumentException("data.sources: no source has training data");
@@ -73,13 +77,17 @@ public sealed class TrainingData : IDisposable
         CoarseDropoutWidth = (p.DropoutSize[0], p.DropoutSize[1]),
     };
 
-    public int BatchesPerEpoch => Loader.BatchCount(Sampler.EpochLength);
+    /// <summary>Samples this worker draws per epoch: the whole order, or its shard (padded, so every worker has as many).</summary>
+    public int SamplesPerEpoch => (Sampler.EpochLength + _dist.WorldSize - 1) / _dist.WorldSize;
+
+    public int BatchesPerEpoch => Loader.BatchCount(SamplesPerEpoch);
 
     /// <summary>The batches of an epoch, skipping the first <paramref name="skipBatches"/> (resume inside an epoch).</summary>
     public IEnumerable<LoadedBatch<TopdownBatch>> Epoch(int epoch, int skipBatches, CancellationToken ct)
     {
         _epoch = epoch;
-        var order = Sampler.Indices((long)_seed, epoch);
+        // The ratio sampler's order (seed and epoch decide it) is cut into per-worker shards as DistributedSampler does.
+        var order = _dist.Shard(Sampler.Indices((long)_seed, epoch));
         int skip = Math.Min(order.Length, skipBatches * Loader.Options.BatchSize);
         return Loader.Epoch(epoch, order[skip..], ct);
     }

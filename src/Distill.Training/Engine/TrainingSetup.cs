@@ -9,6 +9,7 @@ using Distill.Torch.Optim;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
+using Distill.Training.Distributed;
 using Distill.Training.Logging;
 using Distill.Training.Models;
 using Distill.Training.Teachers;
@@ -45,23 +46,33 @@ public sealed class TrainingSetup : IDisposable
     public required IReadOnlyDictionary<string, object?> Description { get; init; }
     /// <summary>Builds the self-distillation optimizer and schedule over the given parameters.</summary>
     public required Func<IEnumerable<Tensor>, (Optimizer, ScheduleChain)> SelfDistillOptimizer { get; init; }
+    /// <summary>The data-parallel group this process trains in (<see cref="DistributedContext.Single"/> when alone).</summary>
+    public DistributedContext Dist { get; init; } = DistributedContext.Single;
+    /// <summary>Averages the main stage's gradients over the workers during backward; null when training alone.</summary>
+    public Torch.Distributed.Reducer? Reducer { get; init; }
+    /// <summary>Makes a reducer over other parameters (self-distillation's); null when training alone.</summary>
+    public Func<IEnumerable<Tensor>, Torch.Distributed.Reducer>? NewReducer { get; init; }
 
-    public static TrainingSetup Create(ExperimentOptions o, ConfigMapping resolved, TrainingRequest request, ILogger log)
+    /// <param name="dist">The data-parallel group to train in; null trains alone. The caller keeps ownership.</param>
+    public static TrainingSetup Create(ExperimentOptions o, ConfigMapping resolved, TrainingRequest request, ILogger log, DistributedContext? dist = null)
     {
+        dist ??= DistributedContext.Single;
         var device = Device.Parse(o.Device);
         if (device.Type == DeviceType.Cuda && !torch.CudaIsAvailable)
             throw new TrainingException($"device: '{o.Device}' requested but this libtorch has no usable CUDA device");
-        torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        // Workers on one machine share its cores.
+        torch.NumThreads = o.Threads > 0 ? o.Threads : Math.Max(1, Environment.ProcessorCount / dist.LocalWorldSize);
         torch.ManualSeed((ulong)o.Seed);
 
         var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
-        var run = RunDirectory.Open(workDir);
+        // Rank 0 alone writes the run directory (config, logs, checkpoints); the other workers only read from it.
+        var run = dist.IsMain ? RunDirectory.Open(workDir) : RunDirectory.Unlocked(workDir);
         var disposables = new List<IDisposable> { run };
         try
         {
             var yaml = ConfigLoader.ToYaml(resolved);
             var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(yaml)))[..16];
-            File.WriteAllText(Path.Combine(workDir, "config.yaml"), yaml);
+            if (dist.IsMain) File.WriteAllText(Path.Combine(workDir, "config.yaml"), yaml);
 
             // Every random initialisation below draws from the seeded generator in this order; keep it.
             var (student, set) = ModelFactory.Build(o.Model, o.Losses.Gt);
@@ -72,6 +83,8 @@ public sealed class TrainingSetup : IDisposable
             // change keeps every parameter object, so nothing else needs to know.
             bool channelsLast = Models.ChannelsLast.AppliesTo(o.Model, student);
             if (channelsLast) student.ToChannelsLast();
+            // Every worker starts from rank 0's weights and buffers (as DDP does), whatever its own initialisation drew.
+            dist.BroadcastStates(student.StateDict().Select(kv => kv.Value));
             log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}, {Layout}\n{Summary}", o.Name, set.Count, o.Model.InputSize[0],
                 o.Model.InputSize[1], channelsLast ? "channels-last" : "default layout", ModelSummary.Of(student));
 
@@ -99,6 +112,7 @@ public sealed class TrainingSetup : IDisposable
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
             }
             distiller.Validate();
+            dist.BroadcastStates(distiller.Modules().SelectMany(m => m.Module.StateDict().Select(kv => kv.Value)));
             if (o.Train.SelfDistill.Enabled && student.Codec is not Pose.Codecs.SimCCLabel)
                 throw new TrainingException("train.self_distill: self-distillation needs a SimCC student (model.head.type RTMCCHead)");
 
@@ -106,20 +120,36 @@ public sealed class TrainingSetup : IDisposable
             foreach (var s in sources)
                 log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report})", s.Name,
                     s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "");
-            var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList());
+            var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList(), dist);
             disposables.Add(data);
+            if (dist.IsDistributed)
+                log.LogInformation("data-parallel: {World} workers x batch {Batch} = global batch {Global}; {Samples} samples per worker per epoch",
+                    dist.WorldSize, o.Data.BatchSize, dist.WorldSize * o.Data.BatchSize, data.SamplesPerEpoch);
 
             long perEpoch = OptimizerFactory.StepsPerEpoch(o.Optimizer, data.BatchesPerEpoch);
             var optimizer = OptimizerFactory.Create(o.Optimizer, student.Parameters().Concat(distiller.Parameters()));
             disposables.Add(optimizer);
+            if (o.Train.Dist.BaseBatchSize is { } baseBatch) ScaleLr(optimizer, dist.WorldSize * o.Data.BatchSize, baseBatch, log);
             var schedule = OptimizerFactory.MainSchedule(optimizer, o.Schedule, perEpoch, o.Train.MaxEpochs);
-            var logger = new RunLogger(workDir, new RunLogSettings
-            {
-                Tensorboard = o.Logging.Tensorboard,
-                Images = o.Logging.LogImages,
-                Histograms = o.Logging.Histograms,
-            }, log);
+            var logger = dist.IsMain
+                ? new RunLogger(workDir, new RunLogSettings
+                {
+                    Tensorboard = o.Logging.Tensorboard,
+                    Images = o.Logging.LogImages,
+                    Histograms = o.Logging.Histograms,
+                }, log)
+                : RunLogger.Disabled(log);
             disposables.Add(logger);
+
+            Torch.Distributed.Reducer? reducer = null;
+            Func<IEnumerable<Tensor>, Torch.Distributed.Reducer>? newReducer = null;
+            if (dist.Group is { } group)
+            {
+                newReducer = parameters => new Torch.Distributed.Reducer(group, parameters.Where(p => p.RequiresGrad).ToList(),
+                    findUnusedParameters: o.Train.Dist.FindUnusedParameters);
+                reducer = newReducer(optimizer.ParamGroups.SelectMany(g => g.Params));
+                disposables.Add(reducer);
+            }
 
             var metadata = new Dictionary<string, string>
             {
@@ -149,11 +179,14 @@ public sealed class TrainingSetup : IDisposable
                     KeepLast = o.Checkpoint.KeepLast,
                     SaveBest = o.Checkpoint.SaveBest,
                     SaveOptimizer = o.Checkpoint.SaveOptimizer,
-                }, metadata),
+                }, metadata, writes: dist.IsMain),
                 Settings = SettingsOf(o),
                 ConfigHash = configHash,
                 NewStudent = () => ModelFactory.Build(o.Model, o.Losses.Gt).Model,
                 Description = Describe(o, request, set),
+                Dist = dist,
+                Reducer = reducer,
+                NewReducer = newReducer,
                 SelfDistillOptimizer = parameters =>
                 {
                     var opt = OptimizerFactory.Create(o.Optimizer, parameters);
@@ -212,6 +245,19 @@ public sealed class TrainingSetup : IDisposable
         };
     }
 
+    /// <summary>mmengine's auto_scale_lr: every learning rate times (global batch / base batch), once, before the schedule takes it as its base.</summary>
+    private static void ScaleLr(Optimizer optimizer, int globalBatch, int baseBatch, ILogger log)
+    {
+        double factor = (double)globalBatch / baseBatch;
+        foreach (var g in optimizer.ParamGroups)
+        {
+            g.Lr *= factor;
+            g.InitialLr = g.Lr;
+        }
+        log.LogInformation("learning rate scaled by {Factor:G4} (global batch {Global} / train.dist.base_batch_size {Base}): lr {Lr:G4}",
+            factor, globalBatch, baseBatch, optimizer.ParamGroups[0].Lr);
+    }
+
     private static void LoadInitialWeights(TopdownPoseEstimator student, Pose.Models.Options.ModelOptions m, ILogger log)
     {
         if (m.InitCheckpoint is { } init)
@@ -229,6 +275,7 @@ public sealed class TrainingSetup : IDisposable
 
     public void Dispose()
     {
+        Reducer?.Dispose();
         Data.Dispose();
         Logger.Dispose();
         Distiller.Dispose();

@@ -36,6 +36,12 @@ internal sealed class TrainingStage : IDisposable
     /// <summary>Whether this stage owns (and disposes) its optimizer.</summary>
     public bool OwnsOptimizer { get; init; }
 
+    /// <summary>Averages this stage's gradients over the data-parallel workers; null when training alone.</summary>
+    public Torch.Distributed.Reducer? Reducer { get; init; }
+
+    /// <summary>Whether this stage owns (and disposes) its reducer.</summary>
+    public bool OwnsReducer { get; init; }
+
     /// <summary>Stage 1 feeds the weight EMA and tracks the best checkpoint; self-distillation retrains the student directly.</summary>
     public bool IsMain => Number == 1;
 
@@ -53,5 +59,6 @@ internal sealed class TrainingStage : IDisposable
     public void Dispose()
     {
         if (OwnsOptimizer) Optimizer.Dispose();
+        if (OwnsReducer) Reducer?.Dispose();
     }
 }

@@ -36,10 +36,15 @@ public static class PoseEvaluator
     }
 
     public static SourcePredictions Predict(TopdownPoseEstimator model, KeypointSet modelSet, SourceData source, Device device,
-        int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default)
+        int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default) =>
+        Predict(model, modelSet, source, device, batchSize, flipTest, null, workers, ct);
+
+    /// <summary>Predictions for the validation instances at <paramref name="indices"/> (all of them when null), in that order.</summary>
+    public static SourcePredictions Predict(TopdownPoseEstimator model, KeypointSet modelSet, SourceData source, Device device,
+        int batchSize, bool flipTest, IReadOnlyList<int>? indices, int workers = 2, CancellationToken ct = default)
     {
         var val = source.Val ?? throw new ArgumentException($"source '{source.Name}' has no validation split");
-        var instances = Enumerable.Range(0, val.Count).Select(i => val[i]).ToList();
+        var instances = (indices ?? Enumerable.Range(0, val.Count).ToList()).Select(i => val[i]).ToList();
         var mapping = KeypointMapping.Between(modelSet, source.KeypointSet);
         var modelIndexOfSource = mapping.SourceIndexOfTarget;
         var pipeline = new TopdownPipeline(new TopdownPipelineOptions
@@ -72,7 +77,7 @@ public static class PoseEvaluator
                         Keypoints = new float[modelSet.Count * 2],
                         Visibility = new float[modelSet.Count],
                     };
-                    crops[i] = pipeline.Process(sample, PoseImageLoader.Load(inst.ImagePath), TopdownAugmentation.None, 0, 0, start + i);
+                    crops[i] = pipeline.Process(sample, PoseImageLoader.Load(inst.ImagePath), TopdownAugmentation.None, 0, 0, indices?[start + i] ?? start + i);
                 });
                 var (w, h) = model.InputSize;
                 var flat = new float[n * 3 * h * w];

@@ -30,9 +30,9 @@ public sealed record RunLogSettings
 /// </summary>
 public sealed class RunLogger : IDisposable
 {
-    private readonly string _dir;
+    private readonly string? _dir;
     private readonly SummaryWriter? _tb;
-    private readonly MetricsLog _metrics;
+    private readonly MetricsLog? _metrics;
     private readonly ILogger _log;
     private readonly RunLogSettings _settings;
 
@@ -47,6 +47,15 @@ public sealed class RunLogger : IDisposable
         _metrics = new MetricsLog(runDirectory);
     }
 
+    private RunLogger(ILogger log)
+    {
+        _settings = new RunLogSettings { Tensorboard = false };
+        _log = log;
+    }
+
+    /// <summary>A logger that writes nothing: the one of every data-parallel worker but rank 0, which alone writes the run directory.</summary>
+    public static RunLogger Disabled(ILogger log) => new(log);
+
     /// <summary>Whether histograms can be written at all (asked for, and TensorBoard on).</summary>
     public bool WritesHistograms => _tb is not null && _settings.Histograms;
 
@@ -57,7 +66,7 @@ public sealed class RunLogger : IDisposable
     public void Scalars(IReadOnlyDictionary<string, double> scalars, long step, int epoch)
     {
         _tb?.AddScalars(scalars, step);
-        _metrics.Log(step, epoch, scalars);
+        _metrics?.Log(step, epoch, scalars);
     }
 
     /// <summary>
@@ -128,15 +137,18 @@ public sealed class RunLogger : IDisposable
     }
 
     /// <summary>summary.json: what `distill report` tabulates for this run.</summary>
-    public void Summary(IReadOnlyDictionary<string, object?> summary) =>
+    public void Summary(IReadOnlyDictionary<string, object?> summary)
+    {
+        if (_dir is null) return;
         File.WriteAllText(Path.Combine(_dir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+    }
 
     public void Flush() => _tb?.Flush();
 
     public void Dispose()
     {
         _tb?.Dispose();
-        _metrics.Dispose();
+        _metrics?.Dispose();
     }
 
     /// <summary>The first n instances of a dataset (for image logging).</summary>

@@ -19,6 +19,8 @@ public sealed class TrainOptions
     public int LogInterval { get; set; } = 50;
 
     public SelfDistillOptions SelfDistill { get; set; } = new();
+
+    public DistOptions Dist { get; set; } = new();
 }
 
 /// <summary>
