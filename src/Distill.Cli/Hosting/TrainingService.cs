@@ -1,5 +1,6 @@
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
+using Distill.Training.Distributed;
 using Distill.Training.Engine;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace Distill.Cli.Hosting;
 /// the process with 0; any failure is logged once and ends it with 1.
 /// </summary>
 public sealed class TrainingService(ExperimentOptions options, ConfigMapping resolved, TrainingRequest request, ILogger<TrainingService> log,
-    IHostApplicationLifetime lifetime) : BackgroundService
+    IHostApplicationLifetime lifetime, WorkerPlacement placement) : BackgroundService
 {
     public TrainingResult? Result { get; private set; }
 
@@ -24,7 +25,11 @@ public sealed class TrainingService(ExperimentOptions options, ConfigMapping res
         {
             try
             {
-                using var trainer = new Trainer(options, resolved, request, log, new ProgressLine());
+                // A data-parallel worker joins its group first; every worker but rank 0 trains without a progress display.
+                using var dist = placement.Environment is { } env
+                    ? DistributedContext.Join(env, options.Train.Dist, options.Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase), log)
+                    : null;
+                using var trainer = new Trainer(options, resolved, request, log, dist is null || dist.IsMain ? new ProgressLine() : null, dist);
                 Result = trainer.Run(stoppingToken);
                 log.LogInformation("run finished in {WorkDir}: {Epochs} epochs, {Iterations} iterations, {Ips:F1} img/s, {Wall:F0} s",
                     Result.WorkDir, Result.EpochsDone, Result.Iterations, Result.ImagesPerSecond, Result.WallSeconds);
@@ -32,7 +37,8 @@ public sealed class TrainingService(ExperimentOptions options, ConfigMapping res
             }
             catch (Exception e)
             {
-                log.LogError("training failed: {Message}", Distill.Cli.ErrorText.Describe(e));
+                log.LogError("{Who}training failed: {Message}", placement.Environment is { } env ? $"rank {env.Rank}: " : "",
+                    Distill.Cli.ErrorText.Describe(e));
                 Environment.ExitCode = 1;
             }
             finally
@@ -45,3 +51,6 @@ public sealed class TrainingService(ExperimentOptions options, ConfigMapping res
         return tcs.Task;
     }
 }
+
+/// <summary>Where this process sits in a data-parallel run, from its environment; null for a plain single-process run.</summary>
+public sealed record WorkerPlacement(DistributedEnvironment? Environment);
