@@ -181,6 +181,8 @@ internal static class Launcher
     /// </summary>
     private static Store Rendezvous(LaunchPlan plan, TimeSpan timeout)
     {
+        if (plan.NodeRank == 0 && !PortFree(plan.MasterPort))
+            throw new TrainingException($"--master-port {plan.MasterPort} is in use on this machine; pick a free port for the rendezvous");
         Store store;
         try
         {
@@ -227,6 +229,24 @@ internal static class Launcher
         {
             store.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Whether nothing listens on <paramref name="port"/>; checked first so that a busy port is one line, not libtorch's retries.</summary>
+    private static bool PortFree(int port)
+    {
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Stream,
+                System.Net.Sockets.ProtocolType.Tcp) { DualMode = true };
+            // Connections of a previous run still in TIME_WAIT do not make the port busy; a listener does.
+            socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, port));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 

@@ -96,6 +96,10 @@ public sealed class DistributedContext : IDisposable
         }
     }
 
+    /// <summary>A context over an existing group, which the caller keeps owning (tests, or a group made by other means).</summary>
+    public static DistributedContext Over(ProcessGroup group, int localRank = 0, int localWorldSize = 1) =>
+        new(group.Rank, group.Size, localRank, localWorldSize, group, []);
+
     /// <summary>
     /// Copies rank 0's values of the given tensors (parameters and buffers) into every rank's, in place, as DDP does
     /// at construction; the tensors are detached first so that parameters can be written.
