@@ -88,7 +88,12 @@ public sealed class Trainer : IDisposable
                 if (completed && _cfg.SelfDistillEpochs > 0)
                 {
                     if (StopAgreed(ct)) completed = false;
-                    else second = _selfDistillation.Begin();
+                    else
+                    {
+                        second = _selfDistillation.Begin();
+                        // The self-teacher comes from each worker's EMA, whose BN statistics are its own: rank 0's for all.
+                        BroadcastModels();
+                    }
                 }
             }
             if (completed && second is not null)

@@ -96,6 +96,31 @@ public sealed class LauncherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_stopped_with_two_workers_resumes_in_one_process()
+    {
+        var cfg = _run.Config("regrouped", "{max_epochs: 12, val_interval: 12, log_interval: 1}");
+        using (var p = DataParallelRun.Start("train", cfg, "--nproc-per-node", "2", "--master-port", DataParallelRun.FreePort().ToString()))
+        {
+            var output = DataParallelRun.Collect(p);
+            var metrics = Path.Combine(_run.RunDir("regrouped"), "metrics.jsonl");
+            var sw = Stopwatch.StartNew();
+            while (!(File.Exists(metrics) && new FileInfo(metrics).Length > 0) && !p.HasExited && sw.Elapsed < Limit) Thread.Sleep(20);
+            Assert.False(p.HasExited, "the run ended before it could be stopped");
+            Assert.Equal(0, Kill(p.Id, 15));
+            Assert.True(p.WaitForExit(Limit));
+            Assert.True(p.ExitCode == 0, await output);
+        }
+        // 7 samples per worker (3 batches of 2) become 14 for one process (7 batches): the stopped epoch continues at twice the batch.
+        var (code, text) = DataParallelRun.Run(Limit, "train", cfg, "--resume");
+        Assert.True(code == 0, text);
+        Assert.Matches(@"resuming a run of 2 workers with 1: epoch \d+ continues at batch (\d+) instead of \d+", text);
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"continues at batch (\d+) instead of (\d+)");
+        Assert.Equal(2 * int.Parse(m.Groups[2].Value), int.Parse(m.Groups[1].Value));
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(_run.RunDir("regrouped"), "summary.json"))).RootElement;
+        Assert.Equal(12, summary.GetProperty("epochs").GetInt32());
+    }
+
+    [Fact]
     public async Task A_worker_killed_with_sigkill_ends_the_run_naming_its_rank()
     {
         var cfg = _run.Config("killed", "{max_epochs: 2000, val_interval: 1000, log_interval: 1, dist: {timeout_s: 20}}");
