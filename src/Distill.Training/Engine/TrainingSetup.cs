@@ -190,6 +190,7 @@ public sealed class TrainingSetup : IDisposable
                 SelfDistillOptimizer = parameters =>
                 {
                     var opt = OptimizerFactory.Create(o.Optimizer, parameters);
+                    if (o.Train.Dist.BaseBatchSize is { } b) ScaleLr(opt, dist.WorldSize * o.Data.BatchSize, b, log);
                     return (opt, OptimizerFactory.PhaseSchedule(opt, o.Schedule, perEpoch, o.Train.SelfDistill.Epochs));
                 },
             };

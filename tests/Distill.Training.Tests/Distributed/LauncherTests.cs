@@ -33,14 +33,16 @@ public sealed class LauncherTests : IDisposable
     {
         // The RTMPose loss sums over the batch and workers average their gradients (as PyTorch's DDP does), so two
         // workers of batch 2 get half the gradient of one process of batch 4; SGD is linear in it, so twice the
-        // learning rate makes the runs equal. 14 training samples: 3 steps of 4 samples, the same ones in both runs.
-        var single = _run.Config("single", batch: 4, optimizer: "{type: SGD, lr: 0.05, momentum: 0.9, weight_decay: 0.0}");
-        var dist = _run.Config("dist", batch: 2, optimizer: "{type: SGD, lr: 0.1, momentum: 0.9, weight_decay: 0.0}");
+        // learning rate makes the runs equal: here through linear LR scaling, global batch 4 against a base of 2.
+        // 14 training samples: 3 steps of 4 samples, the same ones in both runs.
+        var single = _run.Config("single", batch: 4);
+        var dist = _run.Config("dist", "{max_epochs: 1, val_interval: 1, log_interval: 1, dist: {base_batch_size: 2}}", batch: 2);
         var (c1, o1) = DataParallelRun.Run(Limit, "train", single);
         Assert.True(c1 == 0, o1);
         var (c2, o2) = DataParallelRun.Run(Limit, "train", dist, "--nproc-per-node", "2", "--master-port", DataParallelRun.FreePort().ToString());
         Assert.True(c2 == 0, o2);
         Assert.Contains("2 workers x batch 2 = global batch 4", o2);
+        Assert.Contains("learning rate scaled by 2 (global batch 4 / train.dist.base_batch_size 2): lr 0.1", o2);
 
         var diff = DataParallelRun.MaxDifference(DataParallelRun.Student(Path.Combine(_run.RunDir("single"), "last.safetensors")),
             DataParallelRun.Student(Path.Combine(_run.RunDir("dist"), "last.safetensors")));
@@ -52,7 +54,10 @@ public sealed class LauncherTests : IDisposable
         Assert.Equal(3, m1.Count);
         Assert.Equal(3, m2.Count);
         for (int i = 0; i < 3; i++)
+        {
             Assert.Equal(m1[i].GetProperty("train/loss").GetDouble(), 2 * m2[i].GetProperty("train/loss").GetDouble(), 5);
+            Assert.Equal(2 * m1[i].GetProperty("train/lr").GetDouble(), m2[i].GetProperty("train/lr").GetDouble(), 12);
+        }
 
         // Rank 0 alone writes: the same files as the single run, one event file, no second train.log or metrics line.
         Assert.Equal(Files(_run.RunDir("single")), Files(_run.RunDir("dist")));
