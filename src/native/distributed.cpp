@@ -20,6 +20,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
+#include <torch/csrc/autograd/custom_function.h>
 
 namespace {
 
@@ -238,6 +239,94 @@ DST_API int distill_reducer_prepare_for_backward(void* r, Tensor* outputs, int n
   DST_STATUS(static_cast<ReducerBox*>(r)->reducer->prepare_for_backward(tensors_of(outputs, n)))
 }
 
+// Synchronised BatchNorm from plain ops and two all-reduces, on any device: libtorch's own kernels for it
+// (batch_norm_stats and friends) exist for CUDA only. Statistics are per channel over the batch of every rank.
+namespace {
+
+std::vector<int64_t> reduce_dims(const at::Tensor& x) {
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < x.dim(); d++) dims.push_back(d);
+  return dims;
+}
+
+// (1, C, 1, ...) view of a per-channel vector, to broadcast against x.
+at::Tensor per_channel(const at::Tensor& v, const at::Tensor& x) {
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[1] = v.size(0);
+  return v.view(shape);
+}
+
+void allreduce_sum(const GroupBox& pg, at::Tensor& t) {
+  std::vector<at::Tensor> v{t};
+  finish(pg->allreduce(v));
+}
+
+struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                            at::Tensor running_mean, at::Tensor running_var, double momentum, double eps, GroupBox pg) {
+    auto dims = reduce_dims(x);
+    int64_t channels = x.size(1);
+    // Sums in double: sum of squares minus squared mean loses too much in float over large batches.
+    auto xd = x.to(at::kDouble);
+    auto local_count = static_cast<double>(x.numel() / channels);
+    auto stats = at::cat({xd.sum(dims), (xd * xd).sum(dims), at::full({1}, local_count, xd.options())});
+    allreduce_sum(pg, stats);
+    auto count = stats[2 * channels].item<double>();
+    auto mean = stats.slice(0, 0, channels) / count;
+    auto var = stats.slice(0, channels, 2 * channels) / count - mean * mean;  // biased, as normalisation uses
+    auto invstd = (var + eps).rsqrt();
+    {
+      at::NoGradGuard no_grad;
+      if (running_mean.defined()) running_mean.mul_(1 - momentum).add_(mean.to(running_mean.scalar_type()), momentum);
+      if (running_var.defined() && count > 1)
+        running_var.mul_(1 - momentum).add_((var * (count / (count - 1))).to(running_var.scalar_type()), momentum);
+    }
+    auto mean_x = mean.to(x.scalar_type()), invstd_x = invstd.to(x.scalar_type());
+    auto y = (x - per_channel(mean_x, x)) * per_channel(invstd_x, x);
+    if (weight.defined()) y = y * per_channel(weight, x);
+    if (bias.defined()) y = y + per_channel(bias, x);
+    ctx->save_for_backward({x, weight, mean_x, invstd_x});
+    ctx->saved_data["count"] = count;
+    // A capsule holds the group without the custom-class registration a typed IValue would need.
+    ctx->saved_data["pg"] = c10::IValue::make_capsule(c10::static_intrusive_pointer_cast<torch::CustomClassHolder>(pg));
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto x = saved[0], weight = saved[1], mean = saved[2], invstd = saved[3];
+    double count = ctx->saved_data["count"].toDouble();
+    auto pg = c10::static_intrusive_pointer_cast<c10d::ProcessGroupGloo>(ctx->saved_data["pg"].toCapsule());
+    auto dy = grads[0];
+    auto dims = reduce_dims(x);
+    int64_t channels = x.size(1);
+    auto xmu = x - per_channel(mean, x);
+    // Local sums give this rank's parameter gradients (DDP averages those); their totals over all ranks give the input's.
+    auto sum_dy = dy.sum(dims);
+    auto sum_dy_xmu = (dy * xmu).sum(dims);
+    auto totals = at::cat({sum_dy, sum_dy_xmu}).to(at::kDouble);
+    allreduce_sum(pg, totals);
+    auto mean_dy = (totals.slice(0, 0, channels) / count).to(x.scalar_type());
+    auto mean_dy_xmu = (totals.slice(0, channels, 2 * channels) / count).to(x.scalar_type());
+    auto scale = weight.defined() ? invstd * weight : invstd;
+    auto dx = (dy - per_channel(mean_dy, x) - xmu * per_channel(invstd * invstd * mean_dy_xmu, x)) * per_channel(scale, x);
+    at::Tensor dweight = weight.defined() ? sum_dy_xmu * invstd : at::Tensor();
+    at::Tensor dbias = ctx->needs_input_grad(2) ? sum_dy : at::Tensor();
+    return {dx, dweight, dbias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+// Training-mode BatchNorm whose statistics span every rank of pg; weight, bias and the running statistics may be
+// null. Every rank must call it at the same point (and run its backward), with the same number of channels.
+DST_API Tensor distill_sync_batch_norm(void* pg, Tensor x, Tensor weight, Tensor bias, Tensor running_mean, Tensor running_var,
+                                       double momentum, double eps) {
+  DST_TENSOR(SyncBatchNormFunction::apply(*x, weight ? *weight : at::Tensor(), bias ? *bias : at::Tensor(),
+                                          running_mean ? *running_mean : at::Tensor(), running_var ? *running_var : at::Tensor(),
+                                          momentum, eps, group_of(pg)))
+}
+
 #else  // no Gloo headers at build time
 
 namespace {
@@ -269,5 +358,6 @@ DST_API void* distill_reducer_new(void*, Tensor*, int, int64_t, int64_t, int) { 
 DST_API void distill_reducer_free(void*) {}
 DST_API int distill_reducer_before_forward(void*) { return unavailable(); }
 DST_API int distill_reducer_prepare_for_backward(void*, Tensor*, int) { return unavailable(); }
+DST_API Tensor distill_sync_batch_norm(void*, Tensor, Tensor, Tensor, Tensor, Tensor, double, double) { unavailable(); return nullptr; }
 
 #endif

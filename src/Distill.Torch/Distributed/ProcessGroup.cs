@@ -110,6 +110,16 @@ public sealed class ProcessGroup : IDisposable
     /// <summary>A barrier in which rank 0 throws naming the ranks that did not arrive within <paramref name="timeout"/>.</summary>
     public void MonitoredBarrier(TimeSpan timeout) => Native.Check(Native.distill_pg_monitored_barrier(Handle, (long)timeout.TotalMilliseconds));
 
+    /// <summary>
+    /// Training-mode batch normalisation whose per-channel statistics cover the batches of every rank (PyTorch's
+    /// SyncBatchNorm, on any device): the forward all-reduces each channel's sum, sum of squares and count, the
+    /// backward the sums of the output gradient and of its product with the centred input. Updates the running
+    /// statistics like BatchNorm. Every rank must call it at the same point and run its backward.
+    /// </summary>
+    public Tensor SyncBatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, double momentum = 0.1, double eps = 1e-5) =>
+        Tensor.FromRaw(Native.distill_sync_batch_norm(Handle, x.Handle, weight?.Handle ?? TensorHandle.Null, bias?.Handle ?? TensorHandle.Null,
+            runningMean?.Handle ?? TensorHandle.Null, runningVar?.Handle ?? TensorHandle.Null, momentum, eps));
+
     private static HandleArray Handles(IReadOnlyList<Tensor> tensors)
     {
         var h = new HandleArray(tensors.Count);

@@ -32,6 +32,10 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial void distill_reducer_free(IntPtr reducer);
     [LibraryImport(Lib)] internal static partial int distill_reducer_before_forward(ReducerHandle reducer);
     [LibraryImport(Lib)] internal static partial int distill_reducer_prepare_for_backward(ReducerHandle reducer, IntPtr[] outputs, int n);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr distill_sync_batch_norm(ProcessGroupHandle pg, TensorHandle x, TensorHandle weight, TensorHandle bias,
+        TensorHandle runningMean, TensorHandle runningVar, double momentum, double eps);
 }
 
 /// <summary>Owns a native c10d store.</summary>

@@ -125,11 +125,15 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
         NumBatchesTracked = RegisterBuffer("num_batches_tracked", torch.Zeros([], DType.Int64));
     }
 
+    /// <summary>With a group, training statistics span the batches of all its ranks (SyncBatchNorm); evaluation is unchanged.</summary>
+    public Distributed.ProcessGroup? SyncGroup { get; set; }
+
     public override Tensor Forward(Tensor x)
     {
         if (Training)
         {
             using (Autograd.NoGrad()) NumBatchesTracked.Add_(1);
+            if (SyncGroup is { } group) return group.SyncBatchNorm(x, RunningMean, RunningVar, Weight, Bias, Momentum, Eps);
         }
         return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, Training, Momentum, Eps);
     }

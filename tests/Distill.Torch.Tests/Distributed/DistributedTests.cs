@@ -267,3 +267,62 @@ public class DistributedTests
         }
     }
 }
+
+/// <summary>SyncBatchNorm over two ranks against one process's BatchNorm over the concatenated batch.</summary>
+public class SyncBatchNormTests
+{
+    [Fact]
+    public void Forward_backward_and_running_statistics_match_batchnorm_over_the_whole_batch()
+    {
+        // Ranks hold 2 and 3 samples (unequal counts weight the statistics); loss = sum(y * g) with a fixed g.
+        var gen = new Generator(11);
+        using var x = torch.Randn([5, 3, 4, 2], gen) * 2.0 + 1.0;
+        using var g = torch.Randn([5, 3, 4, 2], gen);
+        float[] weight = [0.5f, 1.5f, -1f], bias = [0.1f, 0.2f, 0.3f];
+
+        using var xs = x.Detach().RequiresGrad_();
+        using var w = torch.FromArray(weight, [3]).RequiresGrad_();
+        using var b = torch.FromArray(bias, [3]).RequiresGrad_();
+        using var rm = torch.Zeros([3]);
+        using var rv = torch.Ones([3]);
+        using var y = Functional.BatchNorm(xs, rm, rv, w, b, true, 0.1, 1e-5);
+        using (var loss = (y * g).Sum()) loss.Backward();
+        using var dx = xs.Grad!;
+        using var dw = w.Grad!;
+        using var db = b.Grad!;
+
+        long[] starts = [0, 2], lengths = [2, 3];
+        var results = DistributedTests.RunRanks(2, group =>
+        {
+            using var xr = x.Narrow(0, starts[group.Rank], lengths[group.Rank]).Detach().RequiresGrad_();
+            using var gr = g.Narrow(0, starts[group.Rank], lengths[group.Rank]);
+            using var wr = torch.FromArray(weight, [3]).RequiresGrad_();
+            using var br = torch.FromArray(bias, [3]).RequiresGrad_();
+            using var rmr = torch.Zeros([3]);
+            using var rvr = torch.Ones([3]);
+            using var yr = group.SyncBatchNorm(xr, rmr, rvr, wr, br, 0.1, 1e-5);
+            using (var loss = (yr * gr).Sum()) loss.Backward();
+            using var dxr = xr.Grad!;
+            using var dwr = wr.Grad!;
+            using var dbr = br.Grad!;
+            return (Y: yr.ToArray<float>(), Dx: dxr.ToArray<float>(), Dw: dwr.ToArray<float>(), Db: dbr.ToArray<float>(),
+                Rm: rmr.ToArray<float>(), Rv: rvr.ToArray<float>());
+        });
+
+        static void Near(float[] expected, float[] actual)
+        {
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-5, $"[{i}] {expected[i]} vs {actual[i]}");
+        }
+        Near(y.ToArray<float>(), results[0].Y.Concat(results[1].Y).ToArray());
+        Near(dx.ToArray<float>(), results[0].Dx.Concat(results[1].Dx).ToArray());
+        // Parameter gradients are each rank's share; together they are the whole batch's (DDP then averages them).
+        Near(dw.ToArray<float>(), results[0].Dw.Zip(results[1].Dw, (p, q) => p + q).ToArray());
+        Near(db.ToArray<float>(), results[0].Db.Zip(results[1].Db, (p, q) => p + q).ToArray());
+        foreach (var r in results)
+        {
+            Near(rm.ToArray<float>(), r.Rm);
+            Near(rv.ToArray<float>(), r.Rv);
+        }
+    }
+}
