@@ -85,6 +85,17 @@ public sealed class TrainingSetup : IDisposable
             if (channelsLast) student.ToChannelsLast();
             // Every worker starts from rank 0's weights and buffers (as DDP does), whatever its own initialisation drew.
             dist.BroadcastStates(student.StateDict().Select(kv => kv.Value));
+            if (o.Model.SyncBn && dist.Group is { } bnGroup)
+            {
+                int synced = 0;
+                foreach (var (_, m) in student.NamedModules())
+                    if (m is Torch.Nn.BatchNorm2d bn)
+                    {
+                        bn.SyncGroup = bnGroup;
+                        synced++;
+                    }
+                log.LogInformation("model.sync_bn: {Count} BatchNorm layers take their statistics over all {World} workers", synced, dist.WorldSize);
+            }
             log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}, {Layout}\n{Summary}", o.Name, set.Count, o.Model.InputSize[0],
                 o.Model.InputSize[1], channelsLast ? "channels-last" : "default layout", ModelSummary.Of(student));
 

@@ -22,8 +22,10 @@ internal sealed class DataParallelRun : IDisposable
 
     /// <summary>Writes NAME.yaml; <paramref name="train"/> and <paramref name="optimizer"/> are flow mappings.</summary>
     public string Config(string name, string train = "{max_epochs: 1, val_interval: 1, log_interval: 1}",
-        string optimizer = "{type: SGD, lr: 0.05, momentum: 0.9, weight_decay: 0.0}", int batch = 2)
+        string optimizer = "{type: SGD, lr: 0.05, momentum: 0.9, weight_decay: 0.0}", int batch = 2, string? backbone = null, bool syncBn = false)
     {
+        backbone ??= "{type: VisionTransformer, arch: custom, embed_dims: 32, num_layers: 1, num_heads: 2, feedforward_channels: 64, " +
+            "patch_size: 16, patch_padding: 2, drop_path_rate: 0.0}";
         var d = Path.Combine(Dir, "data").Replace('\\', '/');
         var yaml = $$$"""
             name: {{{name}}}
@@ -32,8 +34,8 @@ internal sealed class DataParallelRun : IDisposable
             model:
               keypoint_set: coco17
               input_size: [48, 64]
-              backbone: {type: VisionTransformer, arch: custom, embed_dims: 32, num_layers: 1, num_heads: 2, feedforward_channels: 64,
-                         patch_size: 16, patch_padding: 2, drop_path_rate: 0.0}
+              backbone: {{{backbone}}}
+              sync_bn: {{{(syncBn ? "true" : "false")}}}
               head: {type: RTMCCHead, gau: {hidden_dims: 32, s: 16}}
               codec: {type: SimCCLabel, sigma: [1.5, 1.5], normalize: false}
             data:

@@ -66,6 +66,26 @@ public sealed class LauncherTests : IDisposable
     }
 
     [Fact]
+    public void Two_workers_with_sync_bn_train_a_batchnorm_network_like_one_process()
+    {
+        // A CSPNeXt student has BatchNorm everywhere: with model.sync_bn its statistics span both workers' batches,
+        // so the runs agree as for a network without BatchNorm (see above for the doubled learning rate).
+        const string cspnext = "{type: CSPNeXt, deepen_factor: 0.167, widen_factor: 0.125}";
+        var single = _run.Config("bn_single", batch: 4, backbone: cspnext);
+        var dist = _run.Config("bn_dist", "{max_epochs: 1, val_interval: 1, log_interval: 1, dist: {base_batch_size: 2}}", batch: 2,
+            backbone: cspnext, syncBn: true);
+        var (c1, o1) = DataParallelRun.Run(Limit, "train", single);
+        Assert.True(c1 == 0, o1);
+        var (c2, o2) = DataParallelRun.Run(Limit, "train", dist, "--nproc-per-node", "2", "--master-port", DataParallelRun.FreePort().ToString());
+        Assert.True(c2 == 0, o2);
+        Assert.Contains("BatchNorm layers take their statistics over all 2 workers", o2);
+        // Running statistics included: rank 0's are the whole batch's.
+        var diff = DataParallelRun.MaxDifference(DataParallelRun.Student(Path.Combine(_run.RunDir("bn_single"), "last.safetensors")),
+            DataParallelRun.Student(Path.Combine(_run.RunDir("bn_dist"), "last.safetensors")));
+        Assert.True(diff < 1e-5, $"max weight difference {diff}");
+    }
+
+    [Fact]
     public async Task Sigterm_to_the_launcher_checkpoints_once_and_resume_gives_the_uninterrupted_weights()
     {
         const string train = "{max_epochs: 12, val_interval: 12, log_interval: 1}";

@@ -57,6 +57,12 @@ public sealed class ModelOptions : IValidatable
     public double BnEps { get; set; } = 1e-5;
 
     /// <summary>
+    /// In data-parallel training, BatchNorm layers of the student compute their training statistics over the batches
+    /// of all workers (SyncBatchNorm) instead of each worker's own; no effect in a single process.
+    /// </summary>
+    public bool SyncBn { get; set; }
+
+    /// <summary>
     /// Train the student with its weights and input batches channels-last (NHWC), where libtorch's CPU convolutions
     /// and their gradients are faster; the results differ from the default layout only by floating-point rounding, and
     /// checkpoints are written in the logical (row-major) order either way. Ignored for students without ConvModules
