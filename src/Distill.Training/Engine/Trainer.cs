@@ -45,6 +45,8 @@ public sealed class Trainer : IDisposable
     private readonly ITrainingProgress? _progress;
     private readonly string? _resume;
     private readonly SelfDistillation _selfDistillation;
+    // fp16 only: float16 gradients underflow without loss scaling; bf16 has float32's range and needs none.
+    private readonly GradScaler? _scaler;
 
     // Counters of one Run call, shared by both stages.
     private Stopwatch _runWatch = new();
@@ -66,6 +68,7 @@ public sealed class Trainer : IDisposable
         _progress = progress;
         _resume = request.Resume;
         _selfDistillation = new SelfDistillation(_s, log);
+        if (_cfg.Autocast == DType.Float16) _scaler = new GradScaler();
     }
 
     public TrainingResult Run(CancellationToken ct)
@@ -261,7 +264,7 @@ public sealed class Trainer : IDisposable
                 _s.Distiller.Teachers.Select((_, t) => (IReadOnlyList<Pose.Transforms.AffineMatrix>)batch.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList());
         var reducer = sync ? stage.Reducer : null;
         reducer?.BeforeForward();
-        var (terms, outs) = _s.Distiller.Forward(input, targets, views, epoch);
+        var (terms, outs) = Forward(input, targets, views, epoch);
         using (outs)
         {
             var values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
@@ -285,15 +288,36 @@ public sealed class Trainer : IDisposable
             var total = terms.Values.Aggregate((a, b) => a + b);
             values["loss"] = values.Values.Sum();
             reducer?.PrepareForBackward();
-            (_cfg.AccumulateSteps > 1 ? total / _cfg.AccumulateSteps : total).Backward();
+            var objective = _cfg.AccumulateSteps > 1 ? total / _cfg.AccumulateSteps : total;
+            (_scaler is null ? objective : _scaler.ScaleLoss(objective)).Backward();
             return values;
         }
+    }
+
+    /// <summary>The distiller's forward, under autocast when train.precision asks for mixed precision.</summary>
+    private (Dictionary<string, Tensor> Terms, PoseOutputs Outputs) Forward(Tensor input, Dictionary<string, Tensor> targets, TeacherViews? views, int epoch)
+    {
+        if (_cfg.Autocast is not { } dtype) return _s.Distiller.Forward(input, targets, views, epoch);
+        using var autocast = new Autocast(_s.Device.Type, dtype);
+        return _s.Distiller.Forward(input, targets, views, epoch);
     }
 
     /// <summary>Clips (or only measures) the gradient norm, steps optimizer, schedule and EMA; returns the norm before clipping.</summary>
     private double OptimizerStep(TrainingStage stage)
     {
         var trained = stage.Optimizer.ParamGroups.SelectMany(g => g.Params);
+        if (_scaler is not null)
+        {
+            bool finite = _scaler.Unscale(trained);
+            _scaler.Update(finite);
+            if (!finite)
+            {
+                // Overflow in float16: this step is skipped (the gradients are identical on every worker, so all skip it).
+                stage.Optimizer.ZeroGrad();
+                stage.Schedule.Step();
+                return double.NaN;
+            }
+        }
         // Logged every step, clipped or not: a spike in it is the first sign of a diverging run.
         double gradNorm = _cfg.ClipMaxNorm is { } maxNorm
             ? Gradients.ClipGradNorm(trained, maxNorm, _cfg.ClipNormType)

@@ -39,4 +39,7 @@ public sealed record TrainerSettings
 
     /// <summary>The epoch after the whole run, self-distillation included.</summary>
     public int RunEndEpoch => MaxEpochs + SelfDistillEpochs;
+
+    /// <summary>The autocast dtype of training forwards (BFloat16 or Float16); null trains in float32.</summary>
+    public Torch.DType? Autocast { get; init; }
 }

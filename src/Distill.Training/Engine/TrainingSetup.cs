@@ -60,6 +60,8 @@ public sealed class TrainingSetup : IDisposable
         var device = Device.Parse(o.Device);
         if (device.Type == DeviceType.Cuda && !torch.CudaIsAvailable)
             throw new TrainingException($"device: '{o.Device}' requested but this libtorch has no usable CUDA device");
+        if (o.Train.Precision == Precision.Fp16 && device.Type != DeviceType.Cuda)
+            throw new TrainingException("train.precision: fp16 needs a CUDA device (libtorch autocasts the CPU to bf16 only); use bf16 or fp32");
         // Workers on one machine share its cores.
         torch.NumThreads = o.Threads > 0 ? o.Threads : Math.Max(1, Environment.ProcessorCount / dist.LocalWorldSize);
         torch.ManualSeed((ulong)o.Seed);
@@ -229,6 +231,7 @@ public sealed class TrainingSetup : IDisposable
 
     private static TrainerSettings SettingsOf(ExperimentOptions o) => new()
     {
+        Autocast = o.Train.Precision switch { Precision.Bf16 => DType.BFloat16, Precision.Fp16 => DType.Float16, _ => null },
         MaxEpochs = o.Train.MaxEpochs,
         ValInterval = o.Train.ValInterval,
         LogInterval = o.Train.LogInterval,

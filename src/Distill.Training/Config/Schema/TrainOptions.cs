@@ -21,6 +21,24 @@ public sealed class TrainOptions
     public SelfDistillOptions SelfDistill { get; set; } = new();
 
     public DistOptions Dist { get; set; } = new();
+
+    /// <summary>
+    /// Forward precision: fp32, or mixed precision through libtorch's autocast (matrix products and convolutions in
+    /// bf16 or fp16, parameters and optimizer state float32). fp16 needs CUDA and scales the loss dynamically.
+    /// </summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+}
+
+public enum Precision
+{
+    [ConfigName("fp32")]
+    Fp32,
+
+    [ConfigName("bf16")]
+    Bf16,
+
+    [ConfigName("fp16")]
+    Fp16,
 }
 
 /// <summary>
