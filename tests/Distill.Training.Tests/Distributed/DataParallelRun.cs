@@ -77,13 +77,18 @@ internal sealed class DataParallelRun : IDisposable
     }
 
     /// <summary>Starts <c>distill ARGS</c> with stdout and stderr captured.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => StartWith(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts <c>distill ARGS</c> with the given environment variables (the data-parallel ones are cleared first).</summary>
+    public static Process StartWith(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DISTILL_PLAIN_LOG"] = "1";
-        foreach (var k in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT" }) psi.Environment.Remove(k);
+        foreach (var k in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_USE_AGENT_STORE" })
+            psi.Environment.Remove(k);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
         return p;
     }

@@ -186,6 +186,36 @@ public sealed class LauncherTests : IDisposable
     }
 
     [Fact]
+    public async Task Workers_started_with_torchruns_environment_train_together_without_the_launcher()
+    {
+        // As torchrun's workers without an agent store: rank 0 hosts the store itself, rank 1 connects (and retries
+        // until rank 0 listens). The result equals the launcher's two-worker run.
+        var reference = _run.Config("launched");
+        var direct = _run.Config("direct");
+        string port = DataParallelRun.FreePort().ToString();
+        var (c0, o0) = DataParallelRun.Run(Limit, "train", reference, "--nproc-per-node", "2", "--master-port", port);
+        Assert.True(c0 == 0, o0);
+        Dictionary<string, string> Env(int rank) => new()
+        {
+            ["RANK"] = rank.ToString(), ["LOCAL_RANK"] = rank.ToString(), ["WORLD_SIZE"] = "2", ["LOCAL_WORLD_SIZE"] = "2",
+            ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port,
+        };
+        using var w1 = DataParallelRun.StartWith(Env(1), "train", direct);
+        Thread.Sleep(500);
+        using var w0 = DataParallelRun.StartWith(Env(0), "train", direct);
+        var out0 = DataParallelRun.Collect(w0);
+        var out1 = DataParallelRun.Collect(w1);
+        Assert.True(w0.WaitForExit(Limit) && w1.WaitForExit(Limit));
+        Assert.True(w0.ExitCode == 0, await out0);
+        Assert.True(w1.ExitCode == 0, await out1);
+        Assert.Contains("2 workers x batch 2 = global batch 4", await out0);
+        Assert.DoesNotContain("info:", await out1); // rank 1 logs warnings and errors only
+        var diff = DataParallelRun.MaxDifference(DataParallelRun.Student(Path.Combine(_run.RunDir("launched"), "last.safetensors")),
+            DataParallelRun.Student(Path.Combine(_run.RunDir("direct"), "last.safetensors")));
+        Assert.True(diff < 1e-6, $"max weight difference {diff}");
+    }
+
+    [Fact]
     public void A_port_in_use_is_a_one_line_error()
     {
         var listener = new TcpListener(IPAddress.Any, 0);
