@@ -51,6 +51,8 @@ public sealed class Trainer : IDisposable
     private long _images;
     private Dictionary<string, double> _lastMetrics = new();
     private string? _best;
+    // The newest checkpoint this run wrote or resumed from, where a diverged run can go back to.
+    private (string Path, TrainingState State)? _lastGood;
 
     public string WorkDir => _s.Run.Path;
 
@@ -158,6 +160,7 @@ public sealed class Trainer : IDisposable
             throw;
         }
         var state = ckpt.State;
+        _lastGood = (path, state);
         if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
         _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
@@ -194,9 +197,9 @@ public sealed class Trainer : IDisposable
                 {
                     // The epoch's last optimizer step: its gradients (before clipping) go next to the epoch-end weights.
                     if (histograms && batchIndex + _cfg.AccumulateSteps > batches) _s.Logger.GradientHistograms(_s.Student, state.Iteration + 1);
-                    double gradNorm = OptimizerStep(stage);
+                    double gradNorm = OptimizerStep(stage, epoch, batchIndex - 1, state.Iteration);
                     state = state with { Iteration = state.Iteration + 1 };
-                    if (!double.IsNaN(gradNorm)) values["grad_norm"] = gradNorm;
+                    values["grad_norm"] = gradNorm;
                 }
                 stepWatch.Stop();
                 _images += batch.Count;
@@ -243,14 +246,7 @@ public sealed class Trainer : IDisposable
         {
             var values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
             foreach (var (name, v) in values)
-            {
-                if (!double.IsFinite(v))
-                {
-                    Save(stage, _s.Checkpoints.PathOf("nan_guard.safetensors"), state with { Epoch = epoch, BatchInEpoch = batchIndex });
-                    throw new TrainingException($"{stage.Label}loss term '{name}' became {v} at epoch {epoch}, batch {batchIndex} " +
-                        $"(iteration {state.Iteration}); the model before this step is in nan_guard.safetensors");
-                }
-            }
+                if (!double.IsFinite(v)) throw Diverged(stage, $"loss term '{name}' became {v}", epoch, batchIndex, state.Iteration);
             var total = terms.Values.Aggregate((a, b) => a + b);
             values["loss"] = values.Values.Sum();
             (_cfg.AccumulateSteps > 1 ? total / _cfg.AccumulateSteps : total).Backward();
@@ -258,14 +254,18 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>Clips (or only measures) the gradient norm, steps optimizer, schedule and EMA; returns the norm before clipping.</summary>
-    private double OptimizerStep(TrainingStage stage)
+    /// <summary>
+    /// Clips (or only measures) the gradient norm, steps optimizer, schedule and EMA; returns the norm before clipping.
+    /// A non-finite norm stops the run before the step touches the weights.
+    /// </summary>
+    private double OptimizerStep(TrainingStage stage, int epoch, int batchIndex, long iteration)
     {
         var trained = stage.Optimizer.ParamGroups.SelectMany(g => g.Params);
         // Logged every step, clipped or not: a spike in it is the first sign of a diverging run.
         double gradNorm = _cfg.ClipMaxNorm is { } maxNorm
             ? Gradients.ClipGradNorm(trained, maxNorm, _cfg.ClipNormType)
             : Gradients.TotalNorm(trained);
+        if (!double.IsFinite(gradNorm)) throw Diverged(stage, $"gradient norm became {gradNorm}", epoch, batchIndex, iteration);
         stage.Optimizer.Step();
         stage.Optimizer.ZeroGrad();
         stage.Schedule.Step();
@@ -349,9 +349,30 @@ public sealed class Trainer : IDisposable
     /// changes, and weight loaders that prefer EMA weights would pick it over the retrained student) and adds its
     /// self-teacher (see <see cref="SelfDistillation"/>).
     /// </summary>
-    private void Save(TrainingStage stage, string path, TrainingState state) =>
-        _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
-            stage.Schedule, stage.IsMain ? _s.Ema : null, state);
+    private void Save(TrainingStage stage, string path, TrainingState state)
+    {
+        try
+        {
+            _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
+                stage.Schedule, stage.IsMain ? _s.Ema : null, state);
+        }
+        catch (NonFiniteStateException e)
+        {
+            throw new TrainingException($"{stage.Label}the model diverged: {e.Message}. {LastGoodAdvice()}", e);
+        }
+        if (path == stage.LastPath) _lastGood = (path, state);
+    }
+
+    /// <summary>The stop of a diverged run: what became non-finite where, and the last good checkpoint to go back to.</summary>
+    private TrainingException Diverged(TrainingStage stage, string what, int epoch, int batchIndex, long iteration) =>
+        new($"{stage.Label}{what} at epoch {epoch + 1}, batch {batchIndex + 1} (iteration {iteration + 1}); training stopped before " +
+            $"updating the weights. {LastGoodAdvice()}");
+
+    private string LastGoodAdvice() => _lastGood is var (path, state)
+        ? $"The last good checkpoint is {path} ({(state.BatchInEpoch == 0 ? $"end of epoch {state.Epoch}" : $"epoch {state.Epoch + 1}, batch {state.BatchInEpoch}")}, " +
+          $"iteration {state.Iteration}); " +
+          "lower optimizer.lr or set optimizer.clip_grad and continue from it with --resume."
+        : "No checkpoint was written before it; lower optimizer.lr or set optimizer.clip_grad and start again.";
 
     public void Dispose() => _s.Dispose();
 }
