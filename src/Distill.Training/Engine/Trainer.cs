@@ -301,7 +301,18 @@ public sealed class Trainer : IDisposable
         int epochsDone = stage.EpochInStage(epoch) + 1;
         if (epochsDone % _cfg.ValInterval == 0 || lastOfStage)
         {
-            _lastMetrics = Validate(stage, state.Iteration, epoch + 1);
+            try
+            {
+                _lastMetrics = Validate(stage, state.Iteration, epoch + 1);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not TrainingException)
+            {
+                // The epoch's training is not lost to a validation image that went missing or bad: it is kept first.
+                Save(stage, stage.LastPath, state);
+                var cause = e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e;
+                throw new TrainingException($"{stage.Label}validation after epoch {epoch + 1} failed: {cause.Message}{Environment.NewLine}" +
+                    $"The epoch's training is saved in {stage.LastPath}; fix the validation data and continue with --resume.", e);
+            }
             // The best checkpoint ranks main-run models only; self-distillation reports under self_distill/val/ beside it.
             if (stage.IsMain && _lastMetrics.TryGetValue(_cfg.BestMetric, out var value) && double.IsFinite(value) &&
                 (state.BestMetric is null || (_cfg.GreaterIsBetter ? value > state.BestMetric : value < state.BestMetric)))

@@ -104,8 +104,8 @@ public sealed class TrainingSetup : IDisposable
 
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true)).ToList();
             foreach (var s in sources)
-                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report})", s.Name,
-                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "");
+                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report}{ValReport})", s.Name,
+                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "", s.Val is { } v ? "; " + v.Report : "");
             var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList());
             disposables.Add(data);
 
