@@ -41,6 +41,9 @@ internal static class TrainCommand
         // Strict binding reports every config error at once, before anything starts.
         var options = ExperimentConfig.Load(request.ConfigPath, request.Overrides, out var resolved);
         var workDir = Path.GetFullPath(request.WorkDir ?? options.WorkDir ?? Path.Combine("experiments", options.Name ?? "run"));
+        // The lock comes before train.log is opened: a run refused because another one holds the directory must not
+        // write into that run's log.
+        using var run = RunDirectory.Open(workDir);
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -53,7 +56,7 @@ internal static class TrainCommand
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromMinutes(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(resolved);
-        builder.Services.AddSingleton(request with { WorkDir = workDir });
+        builder.Services.AddSingleton(request with { WorkDir = workDir, LockedRun = run });
         builder.Services.AddHostedService<TrainingService>();
         using var host = builder.Build();
         host.Run();

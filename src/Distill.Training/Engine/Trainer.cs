@@ -138,6 +138,7 @@ public sealed class Trainer : IDisposable
         var path = _s.Checkpoints.ResumePath(resume);
         using var ckpt = CheckpointStore.Load(path);
         int stage = RunCheckpoints.StageOf(ckpt, path);
+        var changes = ConfigChanges(ckpt, path);
         TrainingStage? second = null;
         try
         {
@@ -146,12 +147,12 @@ public sealed class Trainer : IDisposable
             if (stage == 1)
             {
                 _s.EmaModel?.LoadStateDict(ckpt.WithPrefix(WeightsLoader.EmaPrefix + WeightsLoader.StudentPrefix), strict: true);
-                CheckpointStore.RestoreTraining(ckpt, _s.Optimizer, _s.Schedule, _s.Ema);
+                RestoreTraining(ckpt, _s.Optimizer, _s.Schedule, _s.Ema, changes);
             }
             else
             {
                 second = _selfDistillation.Restore(ckpt, path);
-                CheckpointStore.RestoreTraining(ckpt, second.Optimizer, second.Schedule, null);
+                RestoreTraining(ckpt, second.Optimizer, second.Schedule, null, changes);
             }
         }
         catch
@@ -161,12 +162,46 @@ public sealed class Trainer : IDisposable
         }
         var state = ckpt.State;
         _lastGood = (path, state);
-        if (state.ConfigHash != _s.ConfigHash)
+        if (changes.Count > 0)
+            _log.LogWarning("resuming {Path} with config changes: {Changes}", path, string.Join("; ", changes));
+        else if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
         _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
             state.Epoch, state.BatchInEpoch, state.Iteration);
         _s.Logger.SessionStart(state.Iteration + 1, path);
         return (state, second);
+    }
+
+    /// <summary>
+    /// How the current config differs from the checkpoint's, when the checkpoint records its config; a change that
+    /// cannot be taken over mid-run is refused, and config.yaml goes back to the checkpoint's, which is still what the directory holds.
+    /// </summary>
+    private List<ConfigChange> ConfigChanges(TrainingCheckpoint ckpt, string path)
+    {
+        if (!ckpt.Metadata.TryGetValue("config", out var yaml)) return [];
+        try
+        {
+            return ResumeConfig.Check(yaml, _s.ResolvedConfig, path);
+        }
+        catch (TrainingException)
+        {
+            File.WriteAllText(Path.Combine(WorkDir, "config.yaml"), yaml);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores optimizer, schedule, EMA and RNG; a learning rate changed for the resumed run replaces the
+    /// checkpoint's base rates (the schedule's position stays).
+    /// </summary>
+    private static void RestoreTraining(TrainingCheckpoint ckpt, Optimizer optimizer, ScheduleChain schedule,
+        ExpMomentumEma? ema, List<ConfigChange> changes)
+    {
+        var configured = optimizer.ParamGroups.Select(g => g.InitialLr).ToArray();
+        CheckpointStore.RestoreTraining(ckpt, optimizer, schedule, ema);
+        if (!changes.Any(c => c.Key == "optimizer.lr")) return;
+        for (int i = 0; i < configured.Length; i++) optimizer.ParamGroups[i].InitialLr = configured[i];
+        schedule.LoadStateDict(schedule.StateDict()); // sets the rates of the current iteration from the new base rates
     }
 
     /// <summary>

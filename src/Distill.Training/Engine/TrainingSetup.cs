@@ -39,6 +39,8 @@ public sealed class TrainingSetup : IDisposable
     public required RunCheckpoints Checkpoints { get; init; }
     public required TrainerSettings Settings { get; init; }
     public required string ConfigHash { get; init; }
+    /// <summary>The resolved config tree as config.yaml records it (a resume compares it with the checkpoint's).</summary>
+    public required ConfigMapping ResolvedConfig { get; init; }
     /// <summary>Builds a fresh, untrained copy of the student's architecture (for the self-teacher).</summary>
     public required Func<TopdownPoseEstimator> NewStudent { get; init; }
     /// <summary>The fixed part of summary.json (what ran); the loop adds how it went.</summary>
@@ -55,7 +57,7 @@ public sealed class TrainingSetup : IDisposable
         torch.ManualSeed((ulong)o.Seed);
 
         var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
-        var run = RunDirectory.Open(workDir);
+        var run = request.LockedRun ?? RunDirectory.Open(workDir);
         var disposables = new List<IDisposable> { run };
         try
         {
@@ -152,6 +154,7 @@ public sealed class TrainingSetup : IDisposable
                 }, metadata),
                 Settings = SettingsOf(o),
                 ConfigHash = configHash,
+                ResolvedConfig = resolved,
                 NewStudent = () => ModelFactory.Build(o.Model, o.Losses.Gt).Model,
                 Description = Describe(o, request, set),
                 SelfDistillOptimizer = parameters =>
