@@ -128,8 +128,7 @@ public static class PoseEvaluator
             var gtAnns = coco.GroundTruth.Select(g => new CocoKeypointAnnotation(g.ImageId, g.InstanceId, Triplets(g.Keypoints, g.Visibility),
                 g.Area, [g.Bbox.X, g.Bbox.Y, g.Bbox.Width, g.Bbox.Height], g.IsCrowd, g.NumKeypoints)).ToList();
             var truth = new CocoKeypointGroundTruth(coco.Images.Select(i => i.Id), gtAnns);
-            var results = new List<CocoKeypointResult>();
-            var areas = new List<double>();
+            var people = new TopdownPrediction[p.Instances.Count];
             for (int i = 0; i < p.Instances.Count; i++)
             {
                 var inst = p.Instances[i];
@@ -140,12 +139,11 @@ public static class PoseEvaluator
                     trip[3 * j + 1] = p.Keypoints[i][2 * j + 1];
                     trip[3 * j + 2] = p.Scores[i][j];
                 }
-                // mmpose's rescoring: box score x mean of the keypoint scores above 0.2.
-                double score = KeypointRescoring.Rescore(inst.Score, p.Scores[i]);
-                results.Add(new CocoKeypointResult(inst.ImageId, trip, score));
-                areas.Add(inst.Bbox.Width * inst.Bbox.Height);
+                people[i] = new TopdownPrediction(inst.ImageId, inst.Bbox, inst.Score, trip);
             }
-            var kept = OksNms.ApplyPerImage(results, areas, set.Sigmas);
+            // The scoring `distill predict` writes too: rescored instance scores, then OKS-NMS per image.
+            var kept = TopdownResultScoring.Apply(people, set.Sigmas)
+                .Select(r => new CocoKeypointResult(people[r.Index].Image, people[r.Index].Keypoints, r.Score)).ToList();
             var stats = new CocoKeypointEvaluator(set.Sigmas).Evaluate(truth, kept);
             foreach (var (name, value) in stats.ToDictionary()) m[name] = value;
         }
