@@ -160,8 +160,9 @@ public sealed class Trainer : IDisposable
         var state = ckpt.State;
         if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
-        _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
-            state.Epoch, state.BatchInEpoch, state.Iteration);
+        // Epochs count from 1 here as in the stop message, so the two lines name the same place.
+        _log.LogInformation("resumed from {Path} {Where}at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path,
+            stage == 1 ? "" : "in self-distillation ", state.Epoch + 1, state.BatchInEpoch, state.Iteration);
         _s.Logger.SessionStart(state.Iteration + 1, path);
         return (state, second);
     }
