@@ -52,7 +52,7 @@ public sealed class TrainingSetup : IDisposable
         if (device.Type == DeviceType.Cuda && !torch.CudaIsAvailable)
             throw new TrainingException($"device: '{o.Device}' requested but this libtorch has no usable CUDA device");
         torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
-        torch.ManualSeed((ulong)o.Seed);
+        Reproducibility.Apply(o);
 
         var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
         var run = RunDirectory.Open(workDir);

@@ -34,7 +34,11 @@ public sealed partial class ExperimentOptions : IValidatable
     [Range(0, 4096)]
     public int Threads { get; set; }
 
-    /// <summary>Deterministic kernels and data order, at some cost in speed.</summary>
+    /// <summary>
+    /// libtorch's deterministic algorithms (PyTorch's torch.use_deterministic_algorithms): ops with a deterministic
+    /// implementation use it, at some cost in speed, and ops without one stop the run with an error naming them. Seeds
+    /// and data order follow <see cref="Seed"/> either way.
+    /// </summary>
     public bool Deterministic { get; set; }
 
     [Required]
