@@ -270,7 +270,7 @@ public sealed class Trainer : IDisposable
         stage.Optimizer.Step();
         stage.Optimizer.ZeroGrad();
         stage.Schedule.Step();
-        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel.StateDict(), _s.Student.StateDict());
+        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel, _s.Student);
         return gradNorm;
     }
 

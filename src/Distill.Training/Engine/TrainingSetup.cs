@@ -85,7 +85,7 @@ public sealed class TrainingSetup : IDisposable
                 emaModel.RequiresGrad_(false);
                 if (channelsLast) emaModel.ToChannelsLast();
                 emaModel.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
-                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma);
+                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma) { UpdateBuffers = o.Ema.UpdateBuffers };
             }
 
             var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
