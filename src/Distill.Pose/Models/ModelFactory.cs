@@ -34,6 +34,7 @@ public static class ModelFactory
         {
             Mean = o.Mean,
             Std = o.Std,
+            ShiftHeatmap = o.TestCfg.ShiftHeatmap,
         };
         return (model, kps);
     }
