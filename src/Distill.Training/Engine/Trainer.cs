@@ -336,7 +336,7 @@ public sealed class Trainer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         var metrics = PoseEvaluator.Evaluate(stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest, _cfg.ValWorkers,
-            CancellationToken.None);
+            CancellationToken.None, _cfg.Metrics);
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);

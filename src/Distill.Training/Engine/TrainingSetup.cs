@@ -195,6 +195,7 @@ public sealed class TrainingSetup : IDisposable
         BestMetric = o.Evaluation.BestMetric,
         GreaterIsBetter = o.Evaluation.Rule == CompareRule.Greater,
         FlipTest = o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest,
+        Metrics = o.Evaluation.Metrics,
         ValBatchSize = o.Data.ValBatchSize,
         ValWorkers = o.Data.NumWorkers,
     };

@@ -42,7 +42,7 @@ internal sealed class TinyRun : IDisposable
             optimizer: {type: AdamW, lr: 1.0e-3, weight_decay: 0.0}
             schedule: {type: cosine, warmup_iters: 1}
             train: {{{train}}}
-            evaluation: {metrics: [coco], best_metric: coco/AP}
+            evaluation: {metrics: [coco, pck], best_metric: coco/AP}
             {{{extra}}}
             """;
         var path = Path.Combine(Dir, name + ".yaml");

@@ -50,7 +50,7 @@ public sealed class TrainerTests : IDisposable
             schedule: {type: cosine, warmup_iters: 2}
             ema: {enabled: true}
             train: {max_epochs: 2, val_interval: 1, log_interval: 1}
-            evaluation: {metrics: [coco, mpii], best_metric: coco/AP}
+            evaluation: {metrics: [coco, pckh, pck], best_metric: coco/AP}
             checkpoint: {interval: 1, keep_last: 1}
             {{{extra}}}
             """;
@@ -202,7 +202,7 @@ public sealed class SelfDistillTests : IDisposable
             schedule: {type: cosine, warmup_iters: 1}
             ema: {enabled: false}
             train: {max_epochs: 1, val_interval: 1, log_interval: 1, self_distill: {enabled: true, epochs: 1, logit_weight: 1.0}}
-            evaluation: {metrics: [coco], best_metric: coco/AP}
+            evaluation: {metrics: [coco, pck], best_metric: coco/AP}
             """);
         var o = ExperimentConfig.Load(config, [], out var resolved);
         TrainingResult r;

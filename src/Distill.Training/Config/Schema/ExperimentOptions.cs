@@ -77,6 +77,9 @@ public sealed partial class ExperimentOptions : IValidatable
                 yield return ValidationMessage.For($"teachers.{i}.name", $"another teacher is already named '{Teachers[i].Name}'");
         }
 
+        foreach (var message in ValidateBestMetric())
+            yield return message;
+
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
                 $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})",
@@ -97,6 +100,28 @@ public sealed partial class ExperimentOptions : IValidatable
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
                 $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
+    }
+
+    /// <summary>evaluation.best_metric's SOURCE must be a data source on which one of evaluation.metrics reports its NAME.</summary>
+    private IEnumerable<ValidationMessage> ValidateBestMetric()
+    {
+        var e = Evaluation;
+        // A malformed value, or a NAME no chosen metric reports, is evaluation's own error.
+        if (e.BestMetricSource is not { } sourceName || e.BestMetricName is not { } name || !e.Metrics.Any(f => MetricNames.Of(f).Contains(name)))
+            yield break;
+        var source = Data.Sources.FirstOrDefault(s => s.Name == sourceName);
+        if (source is null)
+        {
+            yield return ValidationMessage.For("evaluation.best_metric",
+                $"'{e.BestMetric}' names source '{sourceName}', but no data source has that name (sources: {string.Join(", ", Data.Sources.Select(s => s.Name))}){e.BestMetricNote}",
+                "data.sources");
+            yield break;
+        }
+        var computed = e.Metrics.Where(f => MetricNames.AppliesTo(f, source.Format)).SelectMany(MetricNames.Of).Distinct().ToList();
+        if (!computed.Contains(name))
+            yield return ValidationMessage.For("evaluation.best_metric",
+                $"'{name}' is not computed on source '{sourceName}' ({source.Format.ToString().ToLowerInvariant()} format); it gets " +
+                (computed.Count == 0 ? "none of the metrics chosen" : string.Join(", ", computed)) + e.BestMetricNote, "evaluation.metrics", "data.sources");
     }
 
     [GeneratedRegex(@"^(cpu|cuda(:[0-9]+)?)$")]
