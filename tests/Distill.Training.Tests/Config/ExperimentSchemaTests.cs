@@ -155,7 +155,7 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         // The figures below are those of the RTMPose recipe in the pose reference notes.
         Assert.Equal("minimal", exp.Name);
-        Assert.Equal("work_dirs/minimal", exp.WorkDir);
+        Assert.Equal("experiments/minimal", exp.WorkDir);
         Assert.Equal("cpu", exp.Device);
         Assert.Equal([192, 256], exp.Model.InputSize);
         Assert.Equal([123.675, 116.28, 103.53], exp.Model.Mean);
@@ -186,7 +186,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         var exp = ExperimentConfig.Load(_files.Write("2024.yaml", "model: {}\n" + Sources), null, out var resolved);
 
         Assert.Equal("2024", exp.Name);
-        Assert.Contains("\nname: '2024'\nwork_dir: work_dirs/2024\n", ConfigLoader.ToYaml(resolved));
+        Assert.Contains("\nname: '2024'\nwork_dir: experiments/2024\n", ConfigLoader.ToYaml(resolved));
     }
 
     [Fact]

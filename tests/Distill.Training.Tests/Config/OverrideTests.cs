@@ -50,7 +50,7 @@ public sealed class OverrideTests : IDisposable
         Assert.False(exp.Ema.Enabled);
         Assert.Equal("night run", exp.Name);
         Assert.Equal(42, exp.Seed);
-        Assert.Equal("work_dirs/night run", exp.WorkDir);
+        Assert.Equal("experiments/night run", exp.WorkDir);
     }
 
     [Fact]

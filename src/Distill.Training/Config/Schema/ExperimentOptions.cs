@@ -18,10 +18,13 @@ public sealed partial class ExperimentOptions : IValidatable
     public const string NameKey = "name";
     public const string WorkDirKey = "work_dir";
 
+    /// <summary>Where runs go when neither work_dir nor --work-dir says (relative to the working directory).</summary>
+    public const string DefaultRunsDirectory = "experiments";
+
     /// <summary>Run name; the loader writes in the configuration file's name when absent.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Run directory; the loader writes in work_dirs/&lt;name&gt; when absent.</summary>
+    /// <summary>Run directory; the loader writes in experiments/&lt;name&gt; when absent.</summary>
     public string? WorkDir { get; set; }
 
     [Range(0, int.MaxValue)]
