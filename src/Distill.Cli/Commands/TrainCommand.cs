@@ -30,7 +30,6 @@ internal static class TrainCommand
                 Overrides = r.GetValue(set) ?? [],
                 WorkDir = r.GetValue(workDir),
                 Resume = resumeValue,
-                RepoRoot = RepoRoot.Find(),
             });
         });
         return cmd;

@@ -6,11 +6,9 @@ using Distill.Pose.Models;
 using Distill.Pose.Models.Heads;
 using Distill.Pose.Transforms;
 using Distill.Torch;
-using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using Distill.Training.Models;
-using Distill.Training.Teachers;
 
 namespace Distill.Training.Distillation;
 
@@ -86,41 +84,6 @@ public sealed class TeacherModel : IDisposable
         bool channelsLast = t.ChannelsLast && model.IsConvolutional;
         if (channelsLast) model.ToChannelsLast();
         return new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast);
-    }
-
-    public static TeacherModel Load(TeacherOptions t, TeacherRegistry registry, string repoRoot, KeypointSet studentSet, Device device)
-    {
-        string config, checkpoint;
-        string? sha = t.Sha256;
-        if (t.Config is not null && t.Checkpoint is not null)
-        {
-            config = t.Config;
-            checkpoint = t.Checkpoint;
-        }
-        else
-        {
-            var e = registry.Get(t.Name);
-            config = t.Config ?? (Path.IsPathRooted(e.Config) ? e.Config : Path.Combine(repoRoot, e.Config));
-            checkpoint = t.Checkpoint ?? registry.ResolveCheckpoint(e, repoRoot);
-            sha ??= e.Sha256;
-        }
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"teacher '{t.Name}': checkpoint not found: {checkpoint}", checkpoint);
-        if (sha is not null) TeacherRegistry.VerifySha256(checkpoint, sha, t.Name);
-        var mo = ModelConfig.Load(config);
-        var (model, set) = ModelFactory.Build(mo);
-        if (t.KeypointSet is not null && t.KeypointSet != set.Name)
-            throw new ArgumentException($"teacher '{t.Name}': keypoint_set '{t.KeypointSet}' differs from its config's '{set.Name}'");
-        if (t.InputSize is { Length: 2 } s && (s[0] != model.InputSize.Width || s[1] != model.InputSize.Height))
-            throw new ArgumentException($"teacher '{t.Name}': input_size [{s[0]}, {s[1]}] differs from its config's [{model.InputSize.Width}, {model.InputSize.Height}]");
-        try
-        {
-            WeightsLoader.LoadInto(model, checkpoint);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"teacher '{t.Name}': {e.Message}", e);
-        }
-        return Create(t, model, set, studentSet, device);
     }
 
     /// <summary>

@@ -8,8 +8,6 @@ public sealed record TrainingRequest
     public string? WorkDir { get; init; }
     /// <summary>null: fresh run; "": resume from the work directory's last checkpoint; otherwise a checkpoint path.</summary>
     public string? Resume { get; init; }
-    /// <summary>Repository root: teacher registry and relative teacher configs are found from here.</summary>
-    public string RepoRoot { get; init; } = Directory.GetCurrentDirectory();
 }
 
 /// <summary>What a finished (or stopped) run reports.</summary>

@@ -90,10 +90,10 @@ public sealed class TrainingSetup : IDisposable
 
             var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
             disposables.Add(distiller);
-            var registry = TeacherRegistry.Load(Path.Combine(request.RepoRoot, "teachers"));
+            var teacherLoader = new TeacherLoader(o);
             foreach (var t in o.Teachers)
             {
-                var teacher = TeacherModel.Load(t, registry, request.RepoRoot, set, device);
+                var teacher = teacherLoader.Load(t, set, device);
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());

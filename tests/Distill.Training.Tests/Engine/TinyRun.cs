@@ -54,7 +54,7 @@ internal sealed class TinyRun : IDisposable
     public Trainer Trainer(string config, string? resume = null, IReadOnlyList<string>? set = null, ITrainingProgress? progress = null)
     {
         var o = ExperimentConfig.Load(config, set ?? [], out var resolved);
-        return new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = Dir }, NullLogger.Instance, progress);
+        return new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume }, NullLogger.Instance, progress);
     }
 
     public TrainingResult Train(string config, string? resume = null, IReadOnlyList<string>? set = null)

@@ -62,7 +62,7 @@ public sealed class TrainerTests : IDisposable
     private TrainingResult Train(string config, string? resume = null, CancellationToken ct = default)
     {
         var o = ExperimentConfig.Load(config, [], out var resolved);
-        using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = _dir },
+        using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume },
             NullLogger.Instance);
         return trainer.Run(ct);
     }
@@ -93,7 +93,7 @@ public sealed class TrainerTests : IDisposable
         var o = ExperimentConfig.Load(config2, ["train.max_epochs=2"], out var resolved);
         using (var cts = new CancellationTokenSource())
         {
-            using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config2, RepoRoot = _dir }, NullLogger.Instance);
+            using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config2 }, NullLogger.Instance);
             cts.Cancel(); // stop after the first step
             var stopped = trainer.Run(cts.Token);
             Assert.False(stopped.Completed);
@@ -206,7 +206,7 @@ public sealed class SelfDistillTests : IDisposable
             """);
         var o = ExperimentConfig.Load(config, [], out var resolved);
         TrainingResult r;
-        using (var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, RepoRoot = _dir }, NullLogger.Instance))
+        using (var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config }, NullLogger.Instance))
             r = trainer.Run(default);
         var stage1 = CheckpointStore.Load(Path.Combine(r.WorkDir, "last.safetensors"));
         var stage2 = CheckpointStore.Load(Path.Combine(r.WorkDir, "self_distill.safetensors"));
