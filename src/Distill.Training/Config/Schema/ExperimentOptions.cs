@@ -55,6 +55,7 @@ public sealed partial class ExperimentOptions : IValidatable
     public List<TeacherOptions> Teachers { get; set; } = [];
 
     /// <summary>The teacher registry that teachers given by name alone are looked up in.</summary>
+    [MinLength(1)]
     public string TeachersManifest { get; set; } = Distill.Training.Teachers.TeacherRegistry.DefaultManifest;
 
     public OptimizerOptions Optimizer { get; set; } = new();
