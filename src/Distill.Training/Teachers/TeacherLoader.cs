@@ -36,6 +36,10 @@ public sealed class TeacherLoader(string manifestPath)
     {
         if (t.Config is not null && t.Checkpoint is not null)
             return new TeacherFiles(Path.GetFullPath(t.Config), Path.GetFullPath(t.Checkpoint), t.Sha256, null);
+        var manifest = Path.GetFullPath(ManifestPath);
+        if (_registry is null && !File.Exists(manifest))
+            throw new FileNotFoundException($"teacher '{t.Name}' gives no config and checkpoint of its own, and the registry " +
+                $"(teachers_manifest: {ManifestPath}) is not at {manifest}; relative paths are taken from the working directory", manifest);
         var e = Registry.Get(t.Name);
         return new TeacherFiles(
             t.Config is null ? Registry.ResolveConfig(e) : Path.GetFullPath(t.Config),
