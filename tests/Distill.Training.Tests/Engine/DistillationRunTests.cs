@@ -9,8 +9,18 @@ namespace Distill.Training.Tests.Training;
 /// teacher for a SimCC student, and the KD weight schedules.
 /// </summary>
 [Collection(TrainerCollection.Name)]
-public sealed class DistillationRunTests
+public sealed class DistillationRunTests(DistillationRunTests.Data data) : IClassFixture<DistillationRunTests.Data>
 {
+    /// <summary>One synthetic COCO and MPII set for all of these runs (each writes its own teachers and work directory).</summary>
+    public sealed class Data : IDisposable
+    {
+        internal TinyRun Run { get; } = new(seed: 11, images: 8, mpiiImages: 8);
+
+        public void Dispose() => Run.Dispose();
+    }
+
+    private TinyRun Run => data.Run;
+
     private const string Unified21Student =
         "{keypoint_set: unified21, input_size: [48, 64], backbone: {type: CSPNeXt, deepen_factor: 0.167, widen_factor: 0.125}, " +
         "head: {type: RTMCCHead, gau: {hidden_dims: 32, s: 16}}, codec: {type: SimCCLabel, sigma: [1.5, 1.5], normalize: false}}";
@@ -38,7 +48,7 @@ public sealed class DistillationRunTests
     [Fact]
     public void TwoTeachersWithTheirOwnKeypointSetsEachLogATermAndTheTotalIsTheirSum()
     {
-        using var run = new TinyRun(seed: 11, images: 8, mpiiImages: 8);
+        var run = Run;
         var coco = run.Teacher("coco", CocoTeacher, seed: 101);
         var mpii = run.Teacher("mpii", MpiiTeacher, seed: 102, "weight: 0.5");
         var config = run.Config("two", "{max_epochs: 2, val_interval: 2, log_interval: 1}", $$$"""
@@ -77,7 +87,7 @@ public sealed class DistillationRunTests
     [Fact]
     public void HeatmapTeacherDistilsIntoASimccStudent()
     {
-        using var run = new TinyRun(seed: 12, images: 12);
+        var run = Run;
         var teacher = run.Teacher("hm", HeatmapTeacher, seed: 103);
         // No ground-truth term: the student learns from the teacher alone, so its KD term has to fall.
         var config = run.Config("hm-kd", "{max_epochs: 3, val_interval: 3, log_interval: 1}", $$$"""
@@ -104,14 +114,16 @@ public sealed class DistillationRunTests
     [Fact]
     public void KdWeightSchedulesScaleEachEpochsTermByTheirFactor()
     {
-        using var run = new TinyRun(seed: 13, images: 8);
+        var run = Run;
         var teacher = run.Teacher("t", CocoTeacher, seed: 104);
         TrainingResult Train(string schedule) => run.Train(run.Config(schedule, "{max_epochs: 3, val_interval: 3, log_interval: 1}", $$$"""
             ema: {enabled: false}
             losses: {logit_kd: {weight: 1.0, schedule: {{{schedule}}}}}
             teachers:
               - {{{teacher}}}
-            """, schedule: "{type: multistep, milestones: [0], gamma: 0.0, warmup_iters: 0}"));
+            """, schedule: "{type: multistep, milestones: [0], gamma: 0.0, warmup_iters: 0}",
+            // Half the instances per epoch and no flip at validation: the check needs steps in three epochs, not many.
+            sources: [run.CocoSource[..^1] + ", ratio: 0.5}"], evaluation: "{metrics: [coco], best_metric: coco/AP, flip_test: false}"));
         var constant = StepRecords(Train("constant"));
         Assert.All(constant, r => Assert.Equal(0.0, r.Metrics["train/lr"]));
         Assert.Equal(new[] { 0, 1, 2 }, constant.Select(r => r.Epoch).Distinct().Order());
