@@ -183,6 +183,7 @@ public sealed class Trainer : IDisposable
             var sums = new Dictionary<string, double>(StringComparer.Ordinal);
             int counted = 0;
             double dataWait = 0;
+            var window = new Dictionary<string, double>(StringComparer.Ordinal);
             // The loader is never cancelled mid-batch: a stop request ends the epoch after the current step.
             foreach (var loaded in _s.Data.Epoch(epoch, batchIndex, CancellationToken.None))
             {
@@ -190,23 +191,31 @@ public sealed class Trainer : IDisposable
                 dataWait += loaded.DataWait.TotalSeconds;
                 var stepWatch = Stopwatch.StartNew();
                 var values = ForwardBackward(stage, batch, epoch, batchIndex, state);
+                foreach (var (k, v) in values) window[k] = window.GetValueOrDefault(k) + v;
                 batchIndex++;
-                if (batchIndex % _cfg.AccumulateSteps == 0)
+                bool steps = batchIndex % _cfg.AccumulateSteps == 0;
+                var shown = values;
+                if (steps)
                 {
                     // The epoch's last optimizer step: its gradients (before clipping) go next to the epoch-end weights.
                     if (histograms && batchIndex + _cfg.AccumulateSteps > batches) _s.Logger.GradientHistograms(_s.Student, state.Iteration + 1);
                     double gradNorm = OptimizerStep(stage);
                     state = state with { Iteration = state.Iteration + 1 };
                     if (!double.IsNaN(gradNorm)) values["grad_norm"] = gradNorm;
+                    // A step reports the mean of the batches it accumulated (with one batch: that batch's values).
+                    shown = window.ToDictionary(kv => kv.Key, kv => kv.Value / _cfg.AccumulateSteps);
+                    if (!double.IsNaN(gradNorm)) shown["grad_norm"] = gradNorm;
+                    window.Clear();
                 }
                 stepWatch.Stop();
                 _images += batch.Count;
                 foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v;
                 counted++;
                 double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
-                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, values);
+                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, shown, steps);
                 AfterStep?.Invoke(stage.Number, epoch, batchIndex);
-                if (ct.IsCancellationRequested)
+                // A stop waits for the optimizer step the batch belongs to: gradients half accumulated are in no checkpoint.
+                if (ct.IsCancellationRequested && steps)
                 {
                     state = state with { Epoch = epoch, BatchInEpoch = batchIndex, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
                     Save(stage, stage.LastPath, state);
@@ -217,6 +226,9 @@ public sealed class Trainer : IDisposable
                 }
             }
 
+            // The batches after an epoch's last full accumulation step are dropped, so no gradient crosses an epoch end
+            // (where the rolling checkpoint, from which a resume starts, is written).
+            if (batchIndex % _cfg.AccumulateSteps != 0) stage.Optimizer.ZeroGrad();
             state = state with { Epoch = epoch + 1, BatchInEpoch = 0, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
             var epochMeans = sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted));
             epochMeans[stage.EpochPrefix + "data_wait_s"] = dataWait;
@@ -274,15 +286,18 @@ public sealed class Trainer : IDisposable
         return gradNorm;
     }
 
-    /// <summary>Progress to the sink every step; scalars and a log line every train.log_interval steps and at the epoch's end.</summary>
+    /// <summary>
+    /// Progress to the sink every batch; scalars and a log line every train.log_interval optimizer steps and at the
+    /// epoch's last one (batches that only accumulate gradients would repeat the previous step's number).
+    /// </summary>
     private void ReportStep(TrainingStage stage, TrainingState state, int epoch, int batchIndex, int batches, TimeSpan epochElapsed, double ips,
-        double dataWait, Dictionary<string, double> values)
+        double dataWait, Dictionary<string, double> values, bool stepped)
     {
         // Remaining epochs of the run (this one's unfinished part included) at this epoch's pace so far.
         double done = (double)batchIndex / batches;
         var eta = TimeSpan.FromSeconds(Math.Max(0, epochElapsed.TotalSeconds / Math.Max(1e-9, done) * (_cfg.RunEndEpoch - epoch - done)));
         _progress?.Report(new StepProgress(epoch + 1, _cfg.RunEndEpoch, batchIndex, batches, eta, ips, values));
-        if (state.Iteration % _cfg.LogInterval != 0 && batchIndex != batches) return;
+        if (!stepped || (state.Iteration % _cfg.LogInterval != 0 && batchIndex + _cfg.AccumulateSteps <= batches)) return;
         var scalars = values.ToDictionary(kv => stage.StepPrefix + kv.Key, kv => kv.Value);
         scalars[stage.StepPrefix + "lr"] = stage.Optimizer.ParamGroups[0].Lr;
         scalars[stage.StepPrefix + "img_per_s"] = ips;

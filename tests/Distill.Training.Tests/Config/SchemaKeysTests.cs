@@ -178,7 +178,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((8, 16, 0, 4, 30), (exp.Data.BatchSize, exp.Data.ValBatchSize, exp.Data.NumWorkers, exp.Data.Prefetch, exp.Data.Stage2Epochs));
         var p = exp.Data.Pipeline;
         Assert.Equal((10, 20, 25, 0.9, 1.5), (p.Hsv.Hue, p.Hsv.Sat, p.Hsv.Val, p.DropoutProb, p.Padding));
-        Assert.Equal((GtLossType.KeypointMSELoss, false, false), (exp.Losses.Gt.Type, exp.Losses.Gt.LabelSoftmax, exp.Losses.Gt.UseTargetWeight));
+        Assert.Equal(((GtLossType?)GtLossType.KeypointMSELoss, false, false), (exp.Losses.Gt.Type, exp.Losses.Gt.LabelSoftmax, exp.Losses.Gt.UseTargetWeight));
         Assert.Equal((KDReduction.BatchMean, WeightSchedule.Cosine, 5.0), (exp.Losses.LogitKd.Reduction, exp.Losses.LogitKd.Schedule, exp.Losses.LogitKd.EffectiveBeta));
         Assert.Equal(WeightSchedule.Linear, exp.Losses.FeatureKd.Schedule);
         var t = exp.Teachers[0];

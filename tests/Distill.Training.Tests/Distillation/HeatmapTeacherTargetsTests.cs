@@ -8,7 +8,7 @@ using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
-using Distill.Training.Tests.Training;
+using Distill.Training.Tests.Engine;
 
 namespace Distill.Training.Tests.Distillation;
 

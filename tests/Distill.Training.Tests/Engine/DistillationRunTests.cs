@@ -2,7 +2,7 @@ using System.Text.Json;
 using Distill.Training.Engine;
 using Distill.Training.Logging;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>
 /// Distillation runs read through their run directory: several teachers with their own keypoint sets, a heatmap

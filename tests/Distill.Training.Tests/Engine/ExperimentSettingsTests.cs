@@ -2,7 +2,7 @@ using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>Experiment keys that act through the trainer: deterministic and ema.update_buffers.</summary>
 [Collection(TrainerCollection.Name)]

@@ -1,6 +1,6 @@
 using Distill.Training.Logging;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>A direct-regression student (RegressionHead, RegressionLabel codec, masked MSE) trained end to end.</summary>
 [Collection(TrainerCollection.Name)]

@@ -6,7 +6,7 @@ using Distill.Training.Config;
 using Distill.Training.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>
 /// A temporary directory with a small synthetic COCO set (and optionally an MPII set) and a tiny RTMPose-style student

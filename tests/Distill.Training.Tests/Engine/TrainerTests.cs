@@ -6,7 +6,7 @@ using Distill.Training.Engine;
 using Distill.Training.Tests.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>End-to-end runs of the trainer on a tiny synthetic dataset: supervised, resumed, and distilled.</summary>
 [Collection(TrainerCollection.Name)]
