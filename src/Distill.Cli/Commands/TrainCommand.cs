@@ -14,7 +14,7 @@ internal static class TrainCommand
     {
         var config = CommonOptions.Config();
         var set = CommonOptions.Set();
-        var workDir = new Option<string?>("--work-dir") { Description = "Run directory (default: the config's work_dir, else experiments/<name>)." };
+        var workDir = new Option<string?>("--work-dir") { Description = "Run directory (default: the config's work_dir, which defaults to experiments/<name>)." };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue a run: from CKPT, or from the run directory's last checkpoint when no path is given.",
@@ -30,7 +30,6 @@ internal static class TrainCommand
                 Overrides = r.GetValue(set) ?? [],
                 WorkDir = r.GetValue(workDir),
                 Resume = resumeValue,
-                RepoRoot = RepoRoot.Find(),
             });
         });
         return cmd;

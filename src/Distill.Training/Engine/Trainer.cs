@@ -166,8 +166,9 @@ public sealed class Trainer : IDisposable
             _log.LogWarning("resuming {Path} with config changes: {Changes}", path, string.Join("; ", changes));
         else if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
-        _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
-            state.Epoch, state.BatchInEpoch, state.Iteration);
+        // Epochs count from 1 here as in the stop message, so the two lines name the same place.
+        _log.LogInformation("resumed from {Path} {Where}at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path,
+            stage == 1 ? "" : "in self-distillation ", state.Epoch + 1, state.BatchInEpoch, state.Iteration);
         _s.Logger.SessionStart(state.Iteration + 1, path);
         return (state, second);
     }
@@ -220,6 +221,7 @@ public sealed class Trainer : IDisposable
             var sums = new Dictionary<string, double>(StringComparer.Ordinal);
             int counted = 0;
             double dataWait = 0;
+            var window = new Dictionary<string, double>(StringComparer.Ordinal);
             // The loader is never cancelled mid-batch: a stop request ends the epoch after the current step.
             foreach (var loaded in _s.Data.Epoch(epoch, batchIndex, CancellationToken.None))
             {
@@ -227,23 +229,31 @@ public sealed class Trainer : IDisposable
                 dataWait += loaded.DataWait.TotalSeconds;
                 var stepWatch = Stopwatch.StartNew();
                 var values = ForwardBackward(stage, batch, epoch, batchIndex, state);
+                foreach (var (k, v) in values) window[k] = window.GetValueOrDefault(k) + v;
                 batchIndex++;
-                if (batchIndex % _cfg.AccumulateSteps == 0)
+                bool steps = batchIndex % _cfg.AccumulateSteps == 0;
+                var shown = values;
+                if (steps)
                 {
                     // The epoch's last optimizer step: its gradients (before clipping) go next to the epoch-end weights.
                     if (histograms && batchIndex + _cfg.AccumulateSteps > batches) _s.Logger.GradientHistograms(_s.Student, state.Iteration + 1);
                     double gradNorm = OptimizerStep(stage, epoch, batchIndex - 1, state.Iteration);
                     state = state with { Iteration = state.Iteration + 1 };
                     values["grad_norm"] = gradNorm;
+                    // A step reports the mean of the batches it accumulated (with one batch: that batch's values).
+                    shown = window.ToDictionary(kv => kv.Key, kv => kv.Value / _cfg.AccumulateSteps);
+                    shown["grad_norm"] = gradNorm;
+                    window.Clear();
                 }
                 stepWatch.Stop();
                 _images += batch.Count;
                 foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v;
                 counted++;
                 double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
-                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, values);
+                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, shown, steps);
                 AfterStep?.Invoke(stage.Number, epoch, batchIndex);
-                if (ct.IsCancellationRequested)
+                // A stop waits for the optimizer step the batch belongs to: gradients half accumulated are in no checkpoint.
+                if (ct.IsCancellationRequested && steps)
                 {
                     state = state with { Epoch = epoch, BatchInEpoch = batchIndex, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
                     Save(stage, stage.LastPath, state);
@@ -254,6 +264,9 @@ public sealed class Trainer : IDisposable
                 }
             }
 
+            // The batches after an epoch's last full accumulation step are dropped, so no gradient crosses an epoch end
+            // (where the rolling checkpoint, from which a resume starts, is written).
+            if (batchIndex % _cfg.AccumulateSteps != 0) stage.Optimizer.ZeroGrad();
             state = state with { Epoch = epoch + 1, BatchInEpoch = 0, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
             var epochMeans = sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted));
             epochMeans[stage.EpochPrefix + "data_wait_s"] = dataWait;
@@ -304,19 +317,22 @@ public sealed class Trainer : IDisposable
         stage.Optimizer.Step();
         stage.Optimizer.ZeroGrad();
         stage.Schedule.Step();
-        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel.StateDict(), _s.Student.StateDict());
+        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel, _s.Student);
         return gradNorm;
     }
 
-    /// <summary>Progress to the sink every step; scalars and a log line every train.log_interval steps and at the epoch's end.</summary>
+    /// <summary>
+    /// Progress to the sink every batch; scalars and a log line every train.log_interval optimizer steps and at the
+    /// epoch's last one (batches that only accumulate gradients would repeat the previous step's number).
+    /// </summary>
     private void ReportStep(TrainingStage stage, TrainingState state, int epoch, int batchIndex, int batches, TimeSpan epochElapsed, double ips,
-        double dataWait, Dictionary<string, double> values)
+        double dataWait, Dictionary<string, double> values, bool stepped)
     {
         // Remaining epochs of the run (this one's unfinished part included) at this epoch's pace so far.
         double done = (double)batchIndex / batches;
         var eta = TimeSpan.FromSeconds(Math.Max(0, epochElapsed.TotalSeconds / Math.Max(1e-9, done) * (_cfg.RunEndEpoch - epoch - done)));
         _progress?.Report(new StepProgress(epoch + 1, _cfg.RunEndEpoch, batchIndex, batches, eta, ips, values));
-        if (state.Iteration % _cfg.LogInterval != 0 && batchIndex != batches) return;
+        if (!stepped || (state.Iteration % _cfg.LogInterval != 0 && batchIndex + _cfg.AccumulateSteps <= batches)) return;
         var scalars = values.ToDictionary(kv => stage.StepPrefix + kv.Key, kv => kv.Value);
         scalars[stage.StepPrefix + "lr"] = stage.Optimizer.ParamGroups[0].Lr;
         scalars[stage.StepPrefix + "img_per_s"] = ips;
@@ -381,7 +397,7 @@ public sealed class Trainer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         var metrics = PoseEvaluator.Evaluate(stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest, _cfg.ValWorkers,
-            CancellationToken.None);
+            CancellationToken.None, _cfg.Metrics);
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);

@@ -54,7 +54,7 @@ public sealed class TrainingSetup : IDisposable
         if (device.Type == DeviceType.Cuda && !torch.CudaIsAvailable)
             throw new TrainingException($"device: '{o.Device}' requested but this libtorch has no usable CUDA device");
         torch.NumThreads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
-        torch.ManualSeed((ulong)o.Seed);
+        Reproducibility.Apply(o);
 
         var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
         var run = request.LockedRun ?? RunDirectory.Open(workDir);
@@ -87,15 +87,15 @@ public sealed class TrainingSetup : IDisposable
                 emaModel.RequiresGrad_(false);
                 if (channelsLast) emaModel.ToChannelsLast();
                 emaModel.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
-                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma);
+                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma) { UpdateBuffers = o.Ema.UpdateBuffers };
             }
 
             var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
             disposables.Add(distiller);
-            var registry = TeacherRegistry.Load(Path.Combine(request.RepoRoot, "teachers"));
+            var teacherLoader = new TeacherLoader(o);
             foreach (var t in o.Teachers)
             {
-                var teacher = TeacherModel.Load(t, registry, request.RepoRoot, set, device);
+                var teacher = teacherLoader.Load(t, set, device);
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
@@ -198,6 +198,7 @@ public sealed class TrainingSetup : IDisposable
         BestMetric = o.Evaluation.BestMetric,
         GreaterIsBetter = o.Evaluation.Rule == CompareRule.Greater,
         FlipTest = o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest,
+        Metrics = o.Evaluation.Metrics,
         ValBatchSize = o.Data.ValBatchSize,
         ValWorkers = o.Data.NumWorkers,
     };

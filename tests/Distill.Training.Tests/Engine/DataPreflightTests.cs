@@ -3,7 +3,7 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Config.Schema;
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>Bad dataset images are found before training, all at once; skip_bad leaves them out; validation failing keeps the epoch.</summary>
 [Collection(TrainerCollection.Name)]

@@ -2,7 +2,7 @@ using Distill.Torch.Serialization;
 using Distill.Training.Checkpoints;
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>A run whose learning rate makes it diverge stops at its first non-finite step and leaves only finite checkpoints.</summary>
 [Collection(TrainerCollection.Name)]

@@ -3,7 +3,7 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Engine;
 using Distill.Training.Logging;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>
 /// A run directory stays consistent across refused second runs, hard kills and resumes: the running job's log is
