@@ -79,7 +79,7 @@ public static class KdBench
 
         // Teachers from their registry configs with random weights and randomised BN statistics (speed and parity do
         // not depend on trained weights; folding must have something to fold). Their unfolded weights go to PyTorch.
-        var registry = TeacherRegistry.Load(Path.Combine(root, "teachers"));
+        var registry = TeacherRegistry.Read(Path.Combine(root, TeacherRegistry.DefaultManifest));
         var teachers = new List<TeacherModel>();
         var teacherSpecs = new List<Dictionary<string, object>>();
         var teacherConfigs = new List<ModelOptions>();

@@ -41,6 +41,8 @@ public static class ConfigBinder
         private readonly Dictionary<Type, OptionsShape> _shapes = [];
         // Paths of values that failed to bind (not of validation-hook messages, which never hide each other).
         private readonly HashSet<string> _errorPaths = new(StringComparer.Ordinal);
+        // Whether the member being bound accepts an infinite number (<see cref="AllowInfinityAttribute"/>).
+        private bool _infinityAllowed;
 
         public object BindObject(Type type, object? existing, ConfigMapping mapping, string path)
         {
@@ -65,7 +67,11 @@ public static class ConfigBinder
                 }
                 written.Add(entry.Key);
                 var current = member.Property.GetValue(instance);
-                if (TryConvert(member.Property.PropertyType, member.Nullability, entry.Value, keyPath, current, out var value))
+                var outer = _infinityAllowed;
+                _infinityAllowed = member.Property.IsDefined(typeof(AllowInfinityAttribute));
+                bool converted = TryConvert(member.Property.PropertyType, member.Nullability, entry.Value, keyPath, current, out var value);
+                _infinityAllowed = outer;
+                if (converted)
                 {
                     CheckAttributes(member, instance, value, entry.Value, keyPath);
                     member.Property.SetValue(instance, value);
@@ -148,6 +154,9 @@ public static class ConfigBinder
             {
                 if (node is not ConfigScalar s || !YamlScalars.TryFloat(s, out var d))
                     return Fail(node, path, $"expected a number, got {node.Describe()}");
+                // NaN or infinity (1e400 overflows to it) would only fail later, far from the key, or silently poison training.
+                if (double.IsNaN(d) || (double.IsInfinity(d) && !_infinityAllowed))
+                    return Fail(node, path, $"{s.Value} is not a finite number" + (double.IsNaN(d) || s.Value.Contains(".inf", StringComparison.OrdinalIgnoreCase) ? "" : $" (it overflows to {(d > 0 ? "" : "-")}infinity)"));
                 if (type == typeof(float))
                 {
                     if (double.IsFinite(d) && Math.Abs(d) > float.MaxValue)

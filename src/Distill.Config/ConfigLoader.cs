@@ -26,6 +26,15 @@ public static class ConfigLoader
         return tree;
     }
 
+    /// <summary>A YAML text (e.g. the config stored in a checkpoint) as a tree, without bases or overrides; <paramref name="label"/> names it in errors.</summary>
+    public static ConfigMapping Parse(string yaml, string label)
+    {
+        var errors = new List<ConfigError>();
+        var tree = YamlReader.ReadMapping(new StringReader(yaml), label, errors);
+        ThrowIfAny(errors);
+        return tree!;
+    }
+
     /// <summary>The tree as YAML text, keys in the order they appear in the tree.</summary>
     public static string ToYaml(ConfigNode node) => YamlWriter.Write(node);
 

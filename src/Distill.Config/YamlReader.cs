@@ -47,13 +47,22 @@ internal sealed class YamlReader
     /// <summary>Reads a single-document YAML text of any shape (an empty text is a null scalar).</summary>
     public static ConfigNode? ReadDocument(TextReader text, string file, List<ConfigError> errors)
     {
-        var reader = new YamlReader(text, file, errors);
+        // Config files are small: kept whole so that an error can be placed by looking at the text itself.
+        var source = text.ReadToEnd();
+        var reader = new YamlReader(new StringReader(source), file, errors);
         try
         {
             return reader.ReadStream();
         }
         catch (YamlException ex)
         {
+            // The scanner places a tab in the indentation at the start of the enclosing mapping; the tab's own line is the useful place.
+            if (ex.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && IndentationTab(source, (int)ex.Start.Line) is var (line, column))
+            {
+                errors.Add(new ConfigError(ConfigLocation.InFile(file, line, column), "",
+                    "YAML syntax error: a tab in the indentation (YAML indents with spaces only)"));
+                return null;
+            }
             errors.Add(new ConfigError(reader.At(ex.Start), "", "YAML syntax error: " + ex.Message));
             return null;
         }
@@ -64,6 +73,19 @@ internal sealed class YamlReader
                 "YAML syntax error: the text ends inside an unfinished construct (an unclosed bracket or brace?)"));
             return null;
         }
+    }
+
+    /// <summary>The 1-based line and column of the first tab in a line's leading whitespace, from line <paramref name="fromLine"/> on.</summary>
+    private static (int Line, int Column)? IndentationTab(string text, int fromLine)
+    {
+        var lines = text.Split('\n');
+        for (int i = Math.Max(0, fromLine - 1); i < lines.Length; i++)
+        {
+            var l = lines[i];
+            for (int c = 0; c < l.Length && l[c] is ' ' or '\t'; c++)
+                if (l[c] == '\t') return (i + 1, c + 1);
+        }
+        return null;
     }
 
     private ConfigNode? ReadStream()

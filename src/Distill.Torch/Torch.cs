@@ -176,6 +176,19 @@ public static unsafe class torch
     /// <summary>Seeds libtorch's default generators (used when an op gets no explicit generator).</summary>
     public static void ManualSeed(ulong seed) => Native.Check(Native.distill_manual_seed(seed));
 
+    /// <summary>
+    /// Makes ops that have a deterministic implementation use it and ops that have none throw (only warn, with
+    /// <paramref name="warnOnly"/>), process-wide: PyTorch's torch.use_deterministic_algorithms.
+    /// </summary>
+    public static void UseDeterministicAlgorithms(bool mode, bool warnOnly = false) =>
+        Native.Check(Native.distill_set_deterministic_algorithms(mode ? 1 : 0, warnOnly ? 1 : 0));
+
+    /// <summary>Whether <see cref="UseDeterministicAlgorithms"/> is on (PyTorch's torch.are_deterministic_algorithms_enabled).</summary>
+    public static bool AreDeterministicAlgorithmsEnabled() => Native.Check(Native.distill_deterministic_algorithms()) == 1;
+
+    /// <summary>Whether deterministic mode only warns (PyTorch's torch.is_deterministic_algorithms_warn_only_enabled).</summary>
+    public static bool IsDeterministicAlgorithmsWarnOnlyEnabled() => Native.Check(Native.distill_deterministic_algorithms_warn_only()) == 1;
+
     /// <summary>State of libtorch's default CPU generator (for exact resumption), as bytes.</summary>
     public static byte[] GetRngState()
     {

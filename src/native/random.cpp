@@ -1,4 +1,5 @@
-// Seeds and random generators: the global seed, seeded CPU generators and the default generator's state.
+// What makes runs repeatable: the global seed, seeded CPU generators, the default generator's state and
+// deterministic algorithms.
 #include "common.h"
 
 #include <ATen/Context.h>
@@ -25,4 +26,16 @@ DST_API at::Tensor* distill_default_generator_get_state() {
 }
 DST_API int distill_default_generator_set_state(Tensor state) {
   DST_STATUS(at::Generator g = at::detail::getDefaultCPUGenerator(); g.set_state(*state))
+}
+
+// PyTorch's torch.use_deterministic_algorithms: ops that have a deterministic variant use it, and ops that have none
+// throw when called (or only warn, with warn_only).
+DST_API int distill_set_deterministic_algorithms(int enabled, int warn_only) {
+  DST_STATUS(at::globalContext().setDeterministicAlgorithms(enabled != 0, warn_only != 0))
+}
+DST_API int distill_deterministic_algorithms() {
+  DST_TRY(-1, return at::globalContext().deterministicAlgorithms() ? 1 : 0;)
+}
+DST_API int distill_deterministic_algorithms_warn_only() {
+  DST_TRY(-1, return at::globalContext().deterministicAlgorithmsWarnOnly() ? 1 : 0;)
 }

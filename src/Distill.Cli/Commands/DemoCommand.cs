@@ -83,7 +83,7 @@ internal static class DemoCommand
             {
                 try
                 {
-                    using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Overrides = overrides, RepoRoot = root },
+                    using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Overrides = overrides },
                         loggerFactory.CreateLogger(name));
                     r = trainer.Run(cts.Token);
                 }

@@ -46,7 +46,7 @@ internal static class EvalCommand
             WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
             model.To(device);
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true)).ToList();
-            return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flipTest, o.Data.NumWorkers);
+            return PoseEvaluator.Evaluate(model, set, sources, device, o.Data.ValBatchSize, flipTest, o.Data.NumWorkers, metrics: o.Evaluation.Metrics);
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Distill.Pose.Datasets;
 using Distill.Pose.Drawing;
+using Distill.Pose.Evaluation;
 using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Torch.Vision;
@@ -12,7 +13,10 @@ using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
-/// <summary>`distill predict`: top-down inference on images, writing COCO-results JSON and skeleton overlays.</summary>
+/// <summary>
+/// `distill predict`: top-down inference on images, writing COCO-results JSON and skeleton overlays. Each person's
+/// score is the instance score `distill eval` ranks by, after the same OKS-NMS per image.
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
@@ -75,13 +79,15 @@ internal static class PredictCommand
 
         Directory.CreateDirectory(outDir);
         var pipeline = new TopdownPipeline(new TopdownPipelineOptions { InputSize = model.InputSize, Mean = model.Mean, Std = model.Std });
-        var results = new List<Dictionary<string, object>>();
+        // Every file is one image for OKS-NMS, whether or not its name carries a COCO id.
+        var imageOf = files.Select((f, i) => (f, i)).ToDictionary(x => x.f, x => (long)x.i);
+        var people = new List<(int Job, TopdownPrediction Prediction)>();
         var overlays = new Dictionary<string, Image>();
         int failed = 0;
         var skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList();
         for (int start = 0; start < jobs.Count; start += batchSize)
         {
-            var batch = new List<(int Job, TopdownResult Crop)>();
+            var batch = new List<(int Job, BoundingBox Box, TopdownResult Crop)>();
             for (int j = start; j < Math.Min(jobs.Count, start + batchSize); j++)
             {
                 var (file, _, box, _) = jobs[j];
@@ -98,7 +104,7 @@ internal static class PredictCommand
                 }
                 var b = box ?? new BoundingBox(0, 0, img.Width, img.Height);
                 var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[kps.Count * 2], Visibility = new float[kps.Count] };
-                batch.Add((j, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
+                batch.Add((j, b, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
                 if (!overlays.ContainsKey(file)) overlays[file] = img.Clone();
             }
             if (batch.Count == 0) continue;
@@ -111,23 +117,38 @@ internal static class PredictCommand
                 dec = model.Predict(torch.FromArray(flat, [batch.Count, 3, h, w]), flip);
             for (int i = 0; i < batch.Count; i++)
             {
-                var (file, imageId, _, score) = jobs[batch[i].Job];
-                var p = new double[kps.Count * 2];
-                var s = new double[kps.Count];
-                var trip = new List<double>();
+                var (file, _, _, boxScore) = jobs[batch[i].Job];
+                var trip = new double[kps.Count * 3];
                 for (int k = 0; k < kps.Count; k++)
                 {
                     var (x, y) = batch[i].Crop.Geometry.CropToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
-                    p[2 * k] = x;
-                    p[2 * k + 1] = y;
-                    s[k] = dec.Scores[i, k];
-                    trip.AddRange([Math.Round(x, 2), Math.Round(y, 2), Math.Round(s[k], 4)]);
+                    trip[3 * k] = x;
+                    trip[3 * k + 1] = y;
+                    trip[3 * k + 2] = dec.Scores[i, k];
                 }
-                var entry = new Dictionary<string, object> { ["image_file"] = Path.GetFileName(file), ["category_id"] = 1, ["keypoints"] = trip, ["score"] = score };
-                if (imageId >= 0) entry["image_id"] = imageId;
-                results.Add(entry);
-                PoseDrawing.DrawPose(overlays[file], p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
+                people.Add((batch[i].Job, new TopdownPrediction(imageOf[file], batch[i].Box, boxScore, trip)));
             }
+        }
+
+        // The instance scores and OKS-NMS of `distill eval`, so this file scores as eval does on the same boxes.
+        var results = new List<Dictionary<string, object>>();
+        foreach (var (index, score) in TopdownResultScoring.Apply(people.Select(p => p.Prediction).ToList(), kps.Sigmas))
+        {
+            var (job, person) = people[index];
+            var (file, imageId, _, _) = jobs[job];
+            // Unrounded, so that scoring this file reproduces eval's numbers exactly.
+            var entry = new Dictionary<string, object> { ["image_file"] = Path.GetFileName(file), ["category_id"] = 1, ["keypoints"] = person.Keypoints, ["score"] = score };
+            if (imageId >= 0) entry["image_id"] = imageId;
+            results.Add(entry);
+            var p = new double[kps.Count * 2];
+            var s = new double[kps.Count];
+            for (int k = 0; k < kps.Count; k++)
+            {
+                p[2 * k] = person.Keypoints[3 * k];
+                p[2 * k + 1] = person.Keypoints[3 * k + 1];
+                s[k] = person.Keypoints[3 * k + 2];
+            }
+            PoseDrawing.DrawPose(overlays[file], p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
         }
         File.WriteAllText(Path.Combine(outDir, "predictions.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
         foreach (var (file, img) in overlays) img.SavePng(Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png"));

@@ -15,7 +15,7 @@ internal static class TrainCommand
     {
         var config = CommonOptions.Config();
         var set = CommonOptions.Set();
-        var workDir = new Option<string?>("--work-dir") { Description = "Run directory (default: the config's work_dir, else experiments/<name>)." };
+        var workDir = new Option<string?>("--work-dir") { Description = "Run directory (default: the config's work_dir, which defaults to experiments/<name>)." };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue a run: from CKPT, or from the run directory's last checkpoint when no path is given.",
@@ -38,7 +38,6 @@ internal static class TrainCommand
                 Overrides = r.GetValue(set) ?? [],
                 WorkDir = r.GetValue(workDir),
                 Resume = resumeValue,
-                RepoRoot = RepoRoot.Find(),
             };
             if (launch.Requested(r) is { } plan) return Launcher.Run(plan, request);
             return Run(request);
@@ -54,6 +53,10 @@ internal static class TrainCommand
         var env = DistributedEnvironment.FromEnvironment();
         bool main = env is null || env.Rank == 0;
         var workDir = Path.GetFullPath(request.WorkDir ?? options.WorkDir ?? Path.Combine("experiments", options.Name ?? "run"));
+        // The lock comes before train.log is opened: a run refused because another one holds the directory must not
+        // write into that run's log.
+        // Rank 0 alone locks and writes the directory; the other workers of a data-parallel run only read it.
+        using var run = main ? RunDirectory.Open(workDir) : RunDirectory.Unlocked(workDir);
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -67,7 +70,7 @@ internal static class TrainCommand
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromMinutes(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(resolved);
-        builder.Services.AddSingleton(request with { WorkDir = workDir });
+        builder.Services.AddSingleton(request with { WorkDir = workDir, LockedRun = run });
         builder.Services.AddSingleton(new WorkerPlacement(env));
         builder.Services.AddHostedService<TrainingService>();
         using var host = builder.Build();

@@ -71,7 +71,7 @@ public sealed class CocoKeypointDataset : PoseDataset
             throw new DatasetException(annotationPath, null, null, null, $"expected a JSON object at the top level, found {JsonRecord.Describe(root)}");
 
         var keypointCategories = ReadCategories(annotationPath, root, set);
-        var (images, imageById) = ReadImages(annotationPath, root, imageRoot, options.SkipBad, report);
+        var (images, imageById) = ReadImages(annotationPath, root, imageRoot, options, report);
 
         var instances = new List<PoseInstance>();
         var groundTruth = new List<PoseInstance>();
@@ -102,6 +102,11 @@ public sealed class CocoKeypointDataset : PoseDataset
             foreach (var det in detections.Detections)
             {
                 var image = imageById[det.ImageId];
+                if (options.ExcludedImages?.Contains(image.Path) == true)
+                {
+                    detectionReport.Count(SkipReason.BadImage);
+                    continue;
+                }
                 instances.Add(new PoseInstance
                 {
                     ImagePath = image.Path,
@@ -156,7 +161,7 @@ public sealed class CocoKeypointDataset : PoseDataset
     }
 
     private static (List<ImageInfo>, Dictionary<long, ImageInfo>) ReadImages(
-        string file, JsonElement root, string imageRoot, bool skipBad, LoadReport report)
+        string file, JsonElement root, string imageRoot, CocoLoadOptions options, LoadReport report)
     {
         var images = new List<ImageInfo>();
         var byId = new Dictionary<long, ImageInfo>();
@@ -171,11 +176,12 @@ public sealed class CocoKeypointDataset : PoseDataset
                 long width = record.Long("width"), height = record.Long("height");
                 if (width <= 0 || width > int.MaxValue) throw record.Error("width", $"must be a positive pixel count, got {width}");
                 if (height <= 0 || height > int.MaxValue) throw record.Error("height", $"must be a positive pixel count, got {height}");
-                var info = new ImageInfo(id, name, Path.Combine(imageRoot, name), (int)width, (int)height);
+                var info = new ImageInfo(id, name, ImagePaths.Resolve(record, "file_name", imageRoot, name, options.AllowOutsideRoot), (int)width, (int)height);
                 if (!byId.TryAdd(id, info)) throw record.Error("id", $"image id {id} is listed twice");
-                images.Add(info);
+                // An excluded image stays known (its records are counted as bad images, not unknown ones) but is not evaluated.
+                if (options.ExcludedImages?.Contains(info.Path) != true) images.Add(info);
             }
-            catch (DatasetException e) when (skipBad)
+            catch (DatasetException e) when (options.SkipBad)
             {
                 report.BadRecord(e, $"images[{i}]");
             }
@@ -208,6 +214,11 @@ public sealed class CocoKeypointDataset : PoseDataset
         if (category is long c && keypointCategories is not null && !keypointCategories.Contains(c))
         {
             report.Count(SkipReason.OtherCategory);
+            return;
+        }
+        if (options.ExcludedImages?.Contains(image.Path) == true)
+        {
+            report.Count(SkipReason.BadImage);
             return;
         }
 

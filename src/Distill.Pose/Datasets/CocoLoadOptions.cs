@@ -19,6 +19,12 @@ public sealed record CocoLoadOptions
     /// <summary>Skip malformed records (counted and listed in the report) instead of failing on the first one.</summary>
     public bool SkipBad { get; init; }
 
+    /// <summary>Accept image names that are absolute or climb out of <see cref="ImageRoot"/> with <c>..</c> (refused by default).</summary>
+    public bool AllowOutsideRoot { get; init; }
+
+    /// <summary>Full paths of images to leave out (unreadable files found by a pre-flight); their records are counted as <see cref="SkipReason.BadImage"/>.</summary>
+    public IReadOnlySet<string>? ExcludedImages { get; init; }
+
     public CocoBoxClipping BoxClipping { get; init; } = CocoBoxClipping.Corners;
 
     /// <summary>

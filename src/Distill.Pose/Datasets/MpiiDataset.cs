@@ -88,7 +88,7 @@ public sealed class MpiiDataset : PoseDataset
         bool numeric = names.All(n => long.TryParse(Path.GetFileNameWithoutExtension(n), NumberStyles.None, CultureInfo.InvariantCulture, out _));
         for (int i = 0; i < names.Count; i++)
             ids[names[i]] = numeric ? long.Parse(Path.GetFileNameWithoutExtension(names[i]), CultureInfo.InvariantCulture) : i;
-        var images = names.Select(n => new ImageInfo(ids[n], n, Path.Combine(imageRoot, n), 0, 0)).ToList();
+        var images = names.Select(n => new ImageInfo(ids[n], n, Path.GetFullPath(Path.Combine(imageRoot, n)), 0, 0)).ToList();
         var instances = parsed.Select(p => p.Instance with { ImageId = ids[p.Image] }).ToList();
         report.Loaded = instances.Count;
         return new MpiiDataset(options.SourceName, set, annotationPath, instances, images, report);
@@ -103,6 +103,12 @@ public sealed class MpiiDataset : PoseDataset
         double[] joints = r.NumberRows("joints", k, 2);
         double[] vis = r.Numbers("joints_vis", k);
         BoundingBox? head = ReadHeadBox(r, options);
+        string imagePath = ImagePaths.Resolve(r, "image", imageRoot, image, options.AllowOutsideRoot);
+        if (options.ExcludedImages?.Contains(imagePath) == true)
+        {
+            report.Count(SkipReason.BadImage);
+            return null;
+        }
 
         if (!center.All(double.IsFinite) || !double.IsFinite(scale) || !joints.All(double.IsFinite) || !vis.All(double.IsFinite)
             || (head is BoundingBox hb && !hb.IsFinite))
@@ -132,7 +138,7 @@ public sealed class MpiiDataset : PoseDataset
         Array.Fill(weights, 1f);
         return new PoseInstance
         {
-            ImagePath = Path.Combine(imageRoot, image),
+            ImagePath = imagePath,
             InstanceId = r.Index,
             Bbox = new BoundingBox((float)(cx - side / 2), (float)(cy - side / 2), (float)side, (float)side),
             Keypoints = keypoints,

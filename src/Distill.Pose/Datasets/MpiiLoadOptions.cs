@@ -16,6 +16,12 @@ public sealed record MpiiLoadOptions
     /// <summary>Skip malformed records (counted and listed in the report) instead of failing on the first one.</summary>
     public bool SkipBad { get; init; }
 
+    /// <summary>Accept image names that are absolute or climb out of <see cref="ImageRoot"/> with <c>..</c> (refused by default).</summary>
+    public bool AllowOutsideRoot { get; init; }
+
+    /// <summary>Full paths of images to leave out (unreadable files found by a pre-flight); their records are counted as <see cref="SkipReason.BadImage"/>.</summary>
+    public IReadOnlySet<string>? ExcludedImages { get; init; }
+
     /// <summary>
     /// Head boxes (x1, y1, x2, y2 as <see cref="BoundingBox.FromCorners"/>) for PCKh, one per record in file order,
     /// e.g. read from <c>mpii_gt_val.mat</c>. Overrides any <c>headboxes</c> field in the records. The count must

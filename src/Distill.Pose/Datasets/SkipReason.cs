@@ -29,4 +29,7 @@ public enum SkipReason
 
     /// <summary>Malformed record (missing field, wrong type, wrong length) skipped because skip-bad was requested.</summary>
     BadRecord,
+
+    /// <summary>Its image file is missing or unreadable, skipped because skip-bad was requested.</summary>
+    BadImage,
 }

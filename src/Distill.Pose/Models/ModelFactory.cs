@@ -34,6 +34,7 @@ public static class ModelFactory
         {
             Mean = o.Mean,
             Std = o.Std,
+            ShiftHeatmap = o.TestCfg.ShiftHeatmap,
         };
         return (model, kps);
     }
@@ -65,6 +66,15 @@ public static class ModelFactory
         long cin = h.InChannels ?? backbone.OutChannels[^1];
         int stride = backbone.OutStrides[^1];
         var gt = gtLoss ?? new GtLossOptions();
+        var computed = h.Type switch
+        {
+            HeadType.RTMCCHead => GtLossType.KLDiscretLoss,
+            HeadType.HeatmapHead => GtLossType.KeypointMSELoss,
+            _ => GtLossType.RegressionMSE,
+        };
+        // Each head computes one loss; a config naming another would otherwise train with a loss it did not ask for.
+        if (gt.Type is { } asked && asked != computed)
+            throw new ArgumentException($"losses.gt.type: a {h.Type} trains with {computed}, not {asked}");
         switch (h.Type)
         {
             case HeadType.RTMCCHead:

@@ -35,6 +35,12 @@ public sealed class TopdownPoseEstimator : Module<Tensor, Dictionary<string, Ten
     public (int Width, int Height) InputSize => Codec.InputSize;
     public bool FlipTest { get; set; }
 
+    /// <summary>
+    /// Whether the flip test shifts mirrored heatmaps one column to the right (mmpose's test_cfg.shift_heatmap); null
+    /// follows the heatmap codec's own default (MSRA shifts, UDP does not). Only heatmap codecs have the shift.
+    /// </summary>
+    public bool? ShiftHeatmap { get; set; }
+
     /// <summary>RGB normalisation applied before the network (not part of it, nor of exported graphs).</summary>
     public double[] Mean { get; init; } = [123.675, 116.28, 103.53];
     public double[] Std { get; init; } = [58.395, 57.12, 57.375];
@@ -87,13 +93,21 @@ public sealed class TopdownPoseEstimator : Module<Tensor, Dictionary<string, Ten
         var flippedIn = input.Flip(3);
         var flippedOut = Forward(flippedIn);
         var names = Head.OutputNames;
-        var back = Codec.FlipBack(names.Select(n => flippedOut[n]).ToList(), FlipIndices);
+        var back = FlipBack(names.Select(n => flippedOut[n]).ToList());
         var result = new Dictionary<string, Tensor>();
         for (int i = 0; i < names.Length; i++)
             result[names[i]] = ((plain[names[i]] + back[i]) * 0.5).MoveToOuterDisposeScope();
         foreach (var t in plain.Values) t.Dispose();
         foreach (var t in flippedOut.Values) t.Dispose();
         return result;
+    }
+
+    /// <summary>The codec's flip-back of the mirrored crop's outputs, with <see cref="ShiftHeatmap"/> when it is set.</summary>
+    private IReadOnlyList<Tensor> FlipBack(IReadOnlyList<Tensor> flipped)
+    {
+        if (Codec is not HeatmapCodec heatmaps || ShiftHeatmap is not { } shift) return Codec.FlipBack(flipped, FlipIndices);
+        CodecChecks.OutputCount(heatmaps.TypeName, flipped, 1, "heatmaps");
+        return [heatmaps.FlipBack(flipped[0], FlipIndices, shift)];
     }
 
     /// <summary>Decoded keypoints (input pixels) and scores for a batch of normalised crops.</summary>

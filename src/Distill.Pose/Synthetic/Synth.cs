@@ -119,7 +119,7 @@ public static class Synth
         if (File.Exists(root)) throw new IOException($"output path '{root}' is a file, not a directory");
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
         {
-            if (!force) throw new IOException($"output directory '{root}' is not empty; set Force to clear it and generate anew");
+            if (!force) throw new IOException($"output directory '{root}' is not empty; pass --force to clear it and generate anew");
             foreach (var dir in Directory.EnumerateDirectories(root)) Directory.Delete(dir, recursive: true);
             foreach (var file in Directory.EnumerateFiles(root)) File.Delete(file);
         }

@@ -8,15 +8,37 @@ public sealed record LoadResult(
 {
     public bool IsClean => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
 
+    /// <summary>Keys listed per kind before the rest are only counted: a wrong checkpoint mismatches hundreds.</summary>
+    public const int ListedKeys = 5;
+
     public override string ToString()
     {
         var parts = new List<string>();
-        if (MissingKeys.Count > 0) parts.Add($"missing keys ({MissingKeys.Count}): {string.Join(", ", MissingKeys)}");
-        if (UnexpectedKeys.Count > 0) parts.Add($"unexpected keys ({UnexpectedKeys.Count}): {string.Join(", ", UnexpectedKeys)}");
+        if (MissingKeys.Count > 0) parts.Add($"missing keys ({MissingKeys.Count}): {First(MissingKeys)}");
+        if (UnexpectedKeys.Count > 0) parts.Add($"unexpected keys ({UnexpectedKeys.Count}): {First(UnexpectedKeys)}");
         if (ShapeMismatches.Count > 0)
-            parts.Add($"shape mismatches ({ShapeMismatches.Count}): " + string.Join(", ", ShapeMismatches.Select(m =>
-                $"{m.Key} expects [{string.Join(", ", m.Expected)}] but got [{string.Join(", ", m.Actual)}]")));
-        return parts.Count == 0 ? "all keys matched" : string.Join("; ", parts);
+            parts.Add($"shape mismatches ({ShapeMismatches.Count}): " + First(ShapeMismatches.Select(m =>
+                $"{m.Key} expects [{string.Join(", ", m.Expected)}] but got [{string.Join(", ", m.Actual)}]").ToList()));
+        if (parts.Count == 0) return "all keys matched";
+        var text = string.Join("; ", parts);
+        return Hint() is { } hint ? $"{text}. Hint: {hint}" : text;
+    }
+
+    private static string First(IReadOnlyList<string> items) =>
+        string.Join(", ", items.Take(ListedKeys)) + (items.Count > ListedKeys ? $", and {items.Count - ListedKeys} more" : "");
+
+    /// <summary>
+    /// What the shape mismatches suggest when they agree: every mismatched tensor larger in the checkpoint (the model
+    /// is narrower than the one that wrote it), or every one smaller (wider). Null when they do not agree.
+    /// </summary>
+    public string? Hint()
+    {
+        if (ShapeMismatches.Count == 0 || ShapeMismatches.Any(m => m.Expected.Length != m.Actual.Length)) return null;
+        bool larger = ShapeMismatches.All(m => m.Expected.Zip(m.Actual).All(d => d.Second >= d.First));
+        bool smaller = ShapeMismatches.All(m => m.Expected.Zip(m.Actual).All(d => d.Second <= d.First));
+        if (larger) return "the model is narrower than the checkpoint (every mismatched tensor is larger there): check the width or size settings of the model";
+        if (smaller) return "the model is wider than the checkpoint (every mismatched tensor is smaller there): check the width or size settings of the model";
+        return null;
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Distill.Torch.Interop;
+using Distill.Torch.Nn;
 
 namespace Distill.Torch.Optim;
 
@@ -12,9 +13,10 @@ namespace Distill.Torch.Optim;
 /// avg·(1 − μ) + src·μ with μ = (1 − m)·exp(−(1 + steps)/γ) + m; integer entries (num_batches_tracked) are left
 /// as they are, as mmengine does.</item>
 /// </list>
-/// and <see cref="Steps"/> then grows by one on every call. Averaging buffers too (mmengine's update_buffers=True,
-/// used by RTMPose) means passing state-dict entries; for update_buffers=False pass parameters only and copy the
-/// buffers with <see cref="Copy"/>.
+/// and <see cref="Steps"/> then grows by one on every call. <see cref="Update(Module, Module)"/> averages a whole
+/// module: its state-dict entries, buffers (BatchNorm statistics) included, while <see cref="UpdateBuffers"/> is true
+/// (mmengine's update_buffers=True, as RTMPose trains); parameters only when it is false, the buffers then being
+/// copied from the model at every update, as mmengine does.
 /// </summary>
 public sealed class ExpMomentumEma
 {
@@ -34,6 +36,12 @@ public sealed class ExpMomentumEma
     public double Gamma { get; }
 
     public int Interval { get; }
+
+    /// <summary>
+    /// Whether <see cref="Update(Module, Module)"/> averages buffers like parameters (true) or copies them from the
+    /// model (false).
+    /// </summary>
+    public bool UpdateBuffers { get; init; } = true;
 
     /// <summary>Number of <see cref="Update"/> calls so far.</summary>
     public long Steps { get; private set; }
@@ -73,6 +81,24 @@ public sealed class ExpMomentumEma
 
     public void Update(IEnumerable<KeyValuePair<string, Tensor>> averaged, IEnumerable<KeyValuePair<string, Tensor>> source) =>
         Update(averaged.Select(kv => (kv.Key, kv.Value)).ToList(), source.Select(kv => (kv.Key, kv.Value)).ToList());
+
+    /// <summary>
+    /// Folds <paramref name="source"/> into its averaged copy <paramref name="averaged"/> (same architecture): every
+    /// state-dict entry when <see cref="UpdateBuffers"/> is set; otherwise the parameters, with every buffer copied
+    /// from <paramref name="source"/> as it is.
+    /// </summary>
+    public void Update(Module averaged, Module source)
+    {
+        ArgumentNullException.ThrowIfNull(averaged);
+        ArgumentNullException.ThrowIfNull(source);
+        if (UpdateBuffers)
+        {
+            Update(averaged.StateDict(), source.StateDict());
+            return;
+        }
+        Update(averaged.NamedParameters().ToList(), source.NamedParameters().ToList());
+        Copy(averaged.NamedBuffers().ToList(), source.NamedBuffers().ToList());
+    }
 
     /// <summary>
     /// Copies every entry of <paramref name="source"/> into <paramref name="averaged"/> without counting a step

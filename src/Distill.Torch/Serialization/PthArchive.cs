@@ -19,6 +19,7 @@ internal sealed class PthArchive : IDisposable
     private readonly Dictionary<string, ZipMember> _members;
     private readonly Dictionary<string, long> _dataOffsets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _inflated = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _verified = new(StringComparer.Ordinal);
     private ZipArchive? _zip;
 
     private PthArchive(string path, string fullPath, FileStream fs, Dictionary<string, ZipMember> members, string prefix)
@@ -121,7 +122,10 @@ internal sealed class PthArchive : IDisposable
             long nbytes = checked((t.EndElement - t.StorageOffset) * item);
             var member = _members[StorageMember(t.Storage.Key)];
             if (member.IsStored)
+            {
+                Verify(member);
                 return torch.FromFile(_fullPath, DataOffset(member) + first, nbytes, t.DType, t.Shape, t.Strides);
+            }
             var bytes = Inflated(member);
             if (first + nbytes > bytes.Length)
                 throw new CheckpointFormatException(FilePath, $"{t} reads past the end of its storage");
@@ -147,7 +151,34 @@ internal sealed class PthArchive : IDisposable
         if (!m.IsStored) return Inflated(m);
         if (m.CompressedSize != m.UncompressedSize)
             throw new CheckpointFormatException(FilePath, $"stored member '{m.Name}' has different compressed and uncompressed sizes");
-        return ZipDirectory.ReadAt(_fs, DataOffset(m), (int)m.CompressedSize);
+        var data = ZipDirectory.ReadAt(_fs, DataOffset(m), (int)m.CompressedSize);
+        CheckCrc(m, Crc32.Compute(data));
+        return data;
+    }
+
+    /// <summary>Checks a stored member's bytes against the CRC-32 of its directory entry, once per member.</summary>
+    private void Verify(ZipMember m)
+    {
+        if (!_verified.Add(m.Name)) return;
+        var buffer = new byte[1 << 20];
+        _fs.Position = DataOffset(m);
+        uint crc = 0;
+        for (long left = m.CompressedSize; left > 0;)
+        {
+            int n = _fs.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n <= 0) throw new CheckpointFormatException(FilePath, $"member '{m.Name}' ends early (truncated?)");
+            crc = Crc32.Append(crc, buffer.AsSpan(0, n));
+            left -= n;
+        }
+        CheckCrc(m, crc);
+    }
+
+    private void CheckCrc(ZipMember m, uint actual)
+    {
+        // A flipped bit in a tensor would otherwise load as a silently different weight.
+        if (actual != m.Crc32)
+            throw new CheckpointFormatException(FilePath,
+                $"member '{m.Name}' fails its CRC-32 check (stored {m.Crc32:x8}, computed {actual:x8}): the file is damaged; refusing to load it");
     }
 
     private byte[] Inflated(ZipMember m)
@@ -161,6 +192,7 @@ internal sealed class PthArchive : IDisposable
             var entry = _zip.GetEntry(m.Name) ?? throw new CheckpointFormatException(FilePath, $"member '{m.Name}' not found by the zip reader");
             var bytes = new byte[m.UncompressedSize];
             using (var s = entry.Open()) s.ReadExactly(bytes);
+            CheckCrc(m, Crc32.Compute(bytes));
             _inflated[m.Name] = bytes;
             return bytes;
         }

@@ -4,7 +4,7 @@ using System.Text;
 namespace Distill.Torch.Serialization;
 
 /// <summary>A member of a zip archive as its central directory describes it.</summary>
-internal sealed record ZipMember(string Name, int Method, ushort Flags, long CompressedSize, long UncompressedSize, long LocalHeaderOffset)
+internal sealed record ZipMember(string Name, int Method, ushort Flags, long CompressedSize, long UncompressedSize, long LocalHeaderOffset, uint Crc32)
 {
     public bool IsStored => Method == 0;
 }
@@ -78,6 +78,7 @@ internal static class ZipDirectory
             var h = cd.AsSpan(p);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(h[8..]);
             int method = BinaryPrimitives.ReadUInt16LittleEndian(h[10..]);
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(h[16..]);
             long comp = BinaryPrimitives.ReadUInt32LittleEndian(h[20..]);
             long uncomp = BinaryPrimitives.ReadUInt32LittleEndian(h[24..]);
             int nameLen = BinaryPrimitives.ReadUInt16LittleEndian(h[28..]);
@@ -100,7 +101,7 @@ internal static class ZipDirectory
             if ((flags & 1) != 0) throw Bad(path, $"member '{name}' is encrypted");
             if (local < 0 || comp < 0 || local + comp > length)
                 throw Bad(path, $"member '{name}' [{local}, {local + comp}) lies outside the file (truncated?)");
-            if (!members.TryAdd(name, new ZipMember(name, method, flags, comp, uncomp, local)))
+            if (!members.TryAdd(name, new ZipMember(name, method, flags, comp, uncomp, local, crc)))
                 throw Bad(path, $"member '{name}' appears twice");
             p += 46 + nameLen + extraLen + commentLen;
         }

@@ -82,6 +82,10 @@ public static class CheckpointStore
             }
             if (schedule is not null) meta["distill.schedule"] = schedule.StateDict().ToJsonString();
             if (emaState is not null) meta["distill.ema"] = emaState.StateDict().ToJsonString();
+            // A checkpoint is a promise of a usable model: one holding NaN or infinity is never written.
+            var bad = NonFinite(tensors);
+            if (bad.Count > 0)
+                throw new NonFiniteStateException(path, bad, tensors.Count);
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null) Directory.CreateDirectory(dir);
             SafeTensors.Save(path, tensors, meta);
@@ -90,6 +94,20 @@ public static class CheckpointStore
         {
             opt?.Dispose();
         }
+    }
+
+    /// <summary>Names of the floating-point tensors that hold a NaN or an infinity, in order.</summary>
+    public static List<string> NonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        var bad = new List<string>();
+        foreach (var (name, t) in tensors)
+        {
+            if (!t.DType.IsFloatingPoint()) continue;
+            using var finite = t.IsFinite();
+            using var all = finite.All();
+            if (all.ItemDouble() == 0) bad.Add(name);
+        }
+        return bad;
     }
 
     public static TrainingCheckpoint Load(string path)
@@ -120,4 +138,13 @@ public static class CheckpointStore
         if (ema is not null && ckpt.Metadata.TryGetValue("distill.ema", out var e)) ema.LoadStateDict((JsonObject)JsonNode.Parse(e)!);
         if (ckpt.Metadata.TryGetValue("distill.rng", out var rng)) torch.SetRngState(Convert.FromBase64String(rng));
     }
+}
+
+/// <summary>A checkpoint was not written because some of its tensors hold NaN or infinity.</summary>
+public sealed class NonFiniteStateException(string path, IReadOnlyList<string> tensors, int total)
+    : InvalidOperationException($"{System.IO.Path.GetFileName(path)} not written: {tensors.Count} of {total} tensors hold NaN or infinity " +
+        $"({string.Join(", ", tensors.Take(3))}{(tensors.Count > 3 ? ", ..." : "")})")
+{
+    public string Path { get; } = path;
+    public IReadOnlyList<string> Tensors { get; } = tensors;
 }

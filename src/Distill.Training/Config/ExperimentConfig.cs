@@ -14,7 +14,7 @@ public static class ExperimentConfig
     /// Loads and binds a full experiment configuration; <paramref name="resolved"/> is the merged, overridden tree
     /// that was bound (write it to the run directory with <see cref="ConfigLoader.ToYaml"/>). A root-level <c>codec</c>
     /// section lands in <c>model.codec</c> (<see cref="ModelConfig.HoistCodec"/>). A missing <c>name</c> becomes the file
-    /// name without extension and a missing <c>work_dir</c> becomes <c>work_dirs/&lt;name&gt;</c>; both are written into
+    /// name without extension and a missing <c>work_dir</c> becomes <c>experiments/&lt;name&gt;</c>; both are written into
     /// <paramref name="resolved"/>, so a copy saved in the run directory keeps them.
     /// </summary>
     public static ExperimentOptions Load(string path, IEnumerable<string>? overrides, out ConfigMapping resolved)
@@ -39,7 +39,7 @@ public static class ExperimentConfig
         if (tree[ExperimentOptions.NameKey] is null or ConfigScalar { IsNull: true })
             tree = tree.With(ExperimentOptions.NameKey, tree.Location, ConfigScalar.String(fileStem, tree.Location));
         if (tree[ExperimentOptions.WorkDirKey] is null or ConfigScalar { IsNull: true } && tree[ExperimentOptions.NameKey] is ConfigScalar name)
-            tree = tree.With(ExperimentOptions.WorkDirKey, tree.Location, ConfigScalar.String("work_dirs/" + name.Value, tree.Location));
+            tree = tree.With(ExperimentOptions.WorkDirKey, tree.Location, ConfigScalar.String(ExperimentOptions.DefaultRunsDirectory + "/" + name.Value, tree.Location));
         return tree;
     }
 }

@@ -6,11 +6,9 @@ using Distill.Pose.Models;
 using Distill.Pose.Models.Heads;
 using Distill.Pose.Transforms;
 using Distill.Torch;
-using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
 using Distill.Training.Models;
-using Distill.Training.Teachers;
 
 namespace Distill.Training.Distillation;
 
@@ -88,41 +86,6 @@ public sealed class TeacherModel : IDisposable
         return new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast);
     }
 
-    public static TeacherModel Load(TeacherOptions t, TeacherRegistry registry, string repoRoot, KeypointSet studentSet, Device device)
-    {
-        string config, checkpoint;
-        string? sha = t.Sha256;
-        if (t.Config is not null && t.Checkpoint is not null)
-        {
-            config = t.Config;
-            checkpoint = t.Checkpoint;
-        }
-        else
-        {
-            var e = registry.Get(t.Name);
-            config = t.Config ?? (Path.IsPathRooted(e.Config) ? e.Config : Path.Combine(repoRoot, e.Config));
-            checkpoint = t.Checkpoint ?? registry.ResolveCheckpoint(e, repoRoot);
-            sha ??= e.Sha256;
-        }
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"teacher '{t.Name}': checkpoint not found: {checkpoint}", checkpoint);
-        if (sha is not null) TeacherRegistry.VerifySha256(checkpoint, sha, t.Name);
-        var mo = ModelConfig.Load(config);
-        var (model, set) = ModelFactory.Build(mo);
-        if (t.KeypointSet is not null && t.KeypointSet != set.Name)
-            throw new ArgumentException($"teacher '{t.Name}': keypoint_set '{t.KeypointSet}' differs from its config's '{set.Name}'");
-        if (t.InputSize is { Length: 2 } s && (s[0] != model.InputSize.Width || s[1] != model.InputSize.Height))
-            throw new ArgumentException($"teacher '{t.Name}': input_size [{s[0]}, {s[1]}] differs from its config's [{model.InputSize.Width}, {model.InputSize.Height}]");
-        try
-        {
-            WeightsLoader.LoadInto(model, checkpoint);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"teacher '{t.Name}': {e.Message}", e);
-        }
-        return Create(t, model, set, studentSet, device);
-    }
-
     /// <summary>
     /// Runs the teacher on its crops and maps its distributions to the student's bins and keypoints.
     /// </summary>
@@ -152,7 +115,7 @@ public sealed class TeacherModel : IDisposable
         using (var scope = torch.NewDisposeScope())
         {
             Tensor tpx, tpy;
-            double ratioT;
+            double ratioX, ratioY;
             PoseOutputs outs;
             using (Autograd.InferenceMode(UseInferenceMode))
             using (Autograd.NoGrad())
@@ -163,17 +126,17 @@ public sealed class TeacherModel : IDisposable
                 {
                     tpx = kd.TeacherProbabilities(outs["simcc_x"]);
                     tpy = kd.TeacherProbabilities(outs["simcc_y"]);
-                    ratioT = ((SimCCLabel)Model.Codec).SplitRatio;
+                    ratioX = ratioY = ((SimCCLabel)Model.Codec).SplitRatio;
                 }
                 else if (Model.Head is HeatmapHead)
                 {
-                    // Heatmaps become x and y marginals of their positive part; one heatmap pixel spans 1 / ratio input pixels.
+                    // Heatmaps become x and y marginals of their positive part, placed as the teacher's codec placed its targets.
                     var hm = outs["heatmaps"].ClampMin(0);
                     var total = hm.Sum([2, 3], keepdim: true).ClampMin(1e-12);
                     var p = hm / total;
                     tpx = p.Sum(2);
                     tpy = p.Sum(3);
-                    ratioT = (double)hm.Size(3) / InputSize.Width;
+                    (ratioX, ratioY) = HeatmapPixelsPerInputPixel(hm.Size(3), hm.Size(2));
                 }
                 else
                 {
@@ -190,8 +153,8 @@ public sealed class TeacherModel : IDisposable
             Tensor px, ix, py, iy;
             using (Autograd.NoGrad())
             {
-                (px, ix) = SimccTransfer.Map(tpx, tA, tB, studentCodec.XBins, studentCodec.SplitRatio, ratioT);
-                (py, iy) = SimccTransfer.Map(tpy, tAy, tBy, studentCodec.YBins, studentCodec.SplitRatio, ratioT);
+                (px, ix) = SimccTransfer.Map(tpx, tA, tB, studentCodec.XBins, studentCodec.SplitRatio, ratioX);
+                (py, iy) = SimccTransfer.Map(tpy, tAy, tBy, studentCodec.YBins, studentCodec.SplitRatio, ratioY);
             }
             // Teacher keypoints to the student's order; unknown ones get zeros and mask 0.
             var idx = torch.FromArray(TeacherIndexOfStudent.Select(i => (long)Math.Max(i, 0)).ToArray(), [TeacherIndexOfStudent.Length]).To(dev);
@@ -211,6 +174,14 @@ public sealed class TeacherModel : IDisposable
             return new TeacherTargets { ProbX = probX, ProbY = probY, Mask = mask, Features = feats };
         }
     }
+
+    /// <summary>
+    /// Heatmap pixels per input pixel on each axis for a (w x h) heatmap: UDP puts the first and last pixel centres on
+    /// the first and last input pixels ((w - 1) / (W - 1)), MSRA scales by w / W.
+    /// </summary>
+    private (double X, double Y) HeatmapPixelsPerInputPixel(long w, long h) => Model.Codec is UDPHeatmap
+        ? ((w - 1.0) / (InputSize.Width - 1), (h - 1.0) / (InputSize.Height - 1))
+        : ((double)w / InputSize.Width, (double)h / InputSize.Height);
 
     /// <summary>
     /// Samples the teacher's feature map at the student's feature-cell centres (through the crop geometry), so both

@@ -15,15 +15,17 @@ namespace Distill.Training.Distributed;
 public static class ShardedEvaluation
 {
     public static Dictionary<string, double> Evaluate(DistributedContext dist, TopdownPoseEstimator model, KeypointSet modelSet,
-        IReadOnlyList<SourceData> sources, Device device, int batchSize, bool flipTest, int workers)
+        IReadOnlyList<SourceData> sources, Device device, int batchSize, bool flipTest, int workers,
+        IReadOnlyCollection<Config.Schema.MetricFamily>? families = null)
     {
-        if (!dist.IsDistributed) return PoseEvaluator.Evaluate(model, modelSet, sources, device, batchSize, flipTest, workers, CancellationToken.None);
+        if (!dist.IsDistributed)
+            return PoseEvaluator.Evaluate(model, modelSet, sources, device, batchSize, flipTest, workers, CancellationToken.None, families);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var s in sources.Where(s => s.Val is not null))
         {
             var whole = Gather(dist, model, modelSet, s, device, batchSize, flipTest, workers);
             if (dist.IsMain)
-                foreach (var (k, v) in PoseEvaluator.Score(whole)) metrics[$"{s.Name}/{k}"] = v;
+                foreach (var (k, v) in PoseEvaluator.Score(whole, families)) metrics[$"{s.Name}/{k}"] = v;
         }
         // Rank 0 computed them; every worker gets the same numbers (the best checkpoint is chosen alike everywhere).
         var bytes = dist.Broadcast(dist.IsMain ? JsonSerializer.SerializeToUtf8Bytes(metrics.Select(kv => new[] { kv.Key, kv.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture) })) : null);

@@ -29,6 +29,7 @@ public sealed class RunDirectory : IDisposable
                 var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 fs.Write(pid);
                 fs.Flush();
+                RemoveOrphans(path);
                 return new RunDirectory(path, fs);
             }
             catch (IOException) when (File.Exists(lockPath))
@@ -44,6 +45,19 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>The directory of a run that another process (data-parallel rank 0) has locked and writes; this one only reads it.</summary>
     public static RunDirectory Unlocked(string path) => new(path, null);
+
+    /// <summary>
+    /// Deletes the temporary files of writes that a killed process left unfinished (".NAME.ID.tmp", see
+    /// SafeTensors.Save). Only the lock holder may: a live writer's file would otherwise vanish under it.
+    /// </summary>
+    private static void RemoveOrphans(string path)
+    {
+        foreach (var file in Directory.EnumerateFiles(path, ".*.tmp"))
+        {
+            try { File.Delete(file); }
+            catch (IOException) { /* left for the next start */ }
+        }
+    }
 
     private static int ReadPid(string path)
     {

@@ -17,8 +17,23 @@ public sealed class SourceData
     public static KeypointSet DefaultSet(DataSourceOptions s) =>
         KeypointSet.FromName(s.KeypointSet ?? (s.Format == DataFormat.Coco ? "coco17" : "mpii16"));
 
-    /// <summary>Loads a split; relative paths are taken from the working directory.</summary>
+    /// <summary>
+    /// Loads a split and checks its images (<see cref="ImagePreflight"/>): bad ones fail the load, all named at once,
+    /// or with skip_bad are left out and counted in the split's report. Relative paths are taken from the working directory.
+    /// </summary>
     public static PoseDataset LoadSplit(DataSourceOptions s, KeypointSet set, string annFile, string imgDir, bool evaluation)
+    {
+        var split = LoadSplit(s, set, annFile, imgDir, evaluation, excluded: null);
+        var bad = ImagePreflight.Check(Enumerable.Range(0, split.Count).Select(i => split[i].ImagePath));
+        if (bad.Count == 0) return split;
+        if (!s.SkipBad)
+            throw new DatasetException(Path.GetFullPath(annFile), null, null, null,
+                $"data source '{s.Name}': {bad.Count} image(s) cannot be used (skip_bad: true leaves them out):{Environment.NewLine}" +
+                ImagePreflight.Describe(bad));
+        return LoadSplit(s, set, annFile, imgDir, evaluation, bad.Select(b => b.Path).ToHashSet(StringComparer.Ordinal));
+    }
+
+    private static PoseDataset LoadSplit(DataSourceOptions s, KeypointSet set, string annFile, string imgDir, bool evaluation, HashSet<string>? excluded)
     {
         annFile = Path.GetFullPath(annFile);
         imgDir = Path.GetFullPath(imgDir);
@@ -33,6 +48,8 @@ public sealed class SourceData
                 KeypointSet = set,
                 SourceName = s.Name,
                 SkipBad = s.SkipBad,
+                AllowOutsideRoot = s.AllowOutsideRoot,
+                ExcludedImages = excluded,
                 DetectionsPath = evaluation && s.BboxFile is not null ? Path.GetFullPath(s.BboxFile) : null,
             }),
             DataFormat.Mpii => MpiiDataset.Load(annFile, new MpiiLoadOptions
@@ -41,6 +58,8 @@ public sealed class SourceData
                 KeypointSet = set,
                 SourceName = s.Name,
                 SkipBad = s.SkipBad,
+                AllowOutsideRoot = s.AllowOutsideRoot,
+                ExcludedImages = excluded,
             }),
             _ => throw new ArgumentException($"data source '{s.Name}': unknown format {s.Format}"),
         };

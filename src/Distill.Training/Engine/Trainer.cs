@@ -54,6 +54,8 @@ public sealed class Trainer : IDisposable
     private long _images;
     private Dictionary<string, double> _lastMetrics = new();
     private string? _best;
+    // The newest checkpoint this run wrote or resumed from, where a diverged run can go back to.
+    private (string Path, TrainingState State)? _lastGood;
 
     public string WorkDir => _s.Run.Path;
 
@@ -148,6 +150,7 @@ public sealed class Trainer : IDisposable
         var path = _s.Checkpoints.ResumePath(resume);
         using var ckpt = CheckpointStore.Load(path);
         int stage = RunCheckpoints.StageOf(ckpt, path);
+        var changes = ConfigChanges(ckpt, path);
         TrainingStage? second = null;
         try
         {
@@ -156,12 +159,12 @@ public sealed class Trainer : IDisposable
             if (stage == 1)
             {
                 _s.EmaModel?.LoadStateDict(ckpt.WithPrefix(WeightsLoader.EmaPrefix + WeightsLoader.StudentPrefix), strict: true);
-                CheckpointStore.RestoreTraining(ckpt, _s.Optimizer, _s.Schedule, _s.Ema);
+                RestoreTraining(ckpt, _s.Optimizer, _s.Schedule, _s.Ema, changes);
             }
             else
             {
                 second = _selfDistillation.Restore(ckpt, path);
-                CheckpointStore.RestoreTraining(ckpt, second.Optimizer, second.Schedule, null);
+                RestoreTraining(ckpt, second.Optimizer, second.Schedule, null, changes);
             }
         }
         catch
@@ -172,6 +175,7 @@ public sealed class Trainer : IDisposable
         // Every worker read the same file; rank 0's copy is made authoritative all the same, as at the start.
         BroadcastModels();
         var state = ckpt.State with { WorldSize = _s.Dist.IsDistributed ? _s.Dist.WorldSize : null };
+        _lastGood = (path, state);
         int savedWorld = ckpt.State.WorldSize ?? 1;
         if (savedWorld != _s.Dist.WorldSize && state.BatchInEpoch > 0)
         {
@@ -181,12 +185,47 @@ public sealed class Trainer : IDisposable
                 "with the epoch's order cut into new shards", savedWorld, _s.Dist.WorldSize, state.Epoch + 1, batch, state.BatchInEpoch);
             state = state with { BatchInEpoch = Math.Min(batch, _s.Data.BatchesPerEpoch) };
         }
-        if (state.ConfigHash != _s.ConfigHash)
+        if (changes.Count > 0)
+            _log.LogWarning("resuming {Path} with config changes: {Changes}", path, string.Join("; ", changes));
+        else if (state.ConfigHash != _s.ConfigHash)
             _log.LogWarning("resuming {Path} with a config that differs from the one it was trained with", path);
-        _log.LogInformation("resumed from {Path} in stage {Stage} at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path, stage,
-            state.Epoch, state.BatchInEpoch, state.Iteration);
+        // Epochs count from 1 here as in the stop message, so the two lines name the same place.
+        _log.LogInformation("resumed from {Path} {Where}at epoch {Epoch}, batch {Batch}, iteration {Iteration}", path,
+            stage == 1 ? "" : "in self-distillation ", state.Epoch + 1, state.BatchInEpoch, state.Iteration);
         _s.Logger.SessionStart(state.Iteration + 1, path);
         return (state, second);
+    }
+
+    /// <summary>
+    /// How the current config differs from the checkpoint's, when the checkpoint records its config; a change that
+    /// cannot be taken over mid-run is refused, and config.yaml goes back to the checkpoint's, which is still what the directory holds.
+    /// </summary>
+    private List<ConfigChange> ConfigChanges(TrainingCheckpoint ckpt, string path)
+    {
+        if (!ckpt.Metadata.TryGetValue("config", out var yaml)) return [];
+        try
+        {
+            return ResumeConfig.Check(yaml, _s.ResolvedConfig, path);
+        }
+        catch (TrainingException)
+        {
+            File.WriteAllText(Path.Combine(WorkDir, "config.yaml"), yaml);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores optimizer, schedule, EMA and RNG; a learning rate changed for the resumed run replaces the
+    /// checkpoint's base rates (the schedule's position stays).
+    /// </summary>
+    private static void RestoreTraining(TrainingCheckpoint ckpt, Optimizer optimizer, ScheduleChain schedule,
+        ExpMomentumEma? ema, List<ConfigChange> changes)
+    {
+        var configured = optimizer.ParamGroups.Select(g => g.InitialLr).ToArray();
+        CheckpointStore.RestoreTraining(ckpt, optimizer, schedule, ema);
+        if (!changes.Any(c => c.Key == "optimizer.lr")) return;
+        for (int i = 0; i < configured.Length; i++) optimizer.ParamGroups[i].InitialLr = configured[i];
+        schedule.LoadStateDict(schedule.StateDict()); // sets the rates of the current iteration from the new base rates
     }
 
     /// <summary>
@@ -205,6 +244,7 @@ public sealed class Trainer : IDisposable
             var sums = new Dictionary<string, double>(StringComparer.Ordinal);
             int counted = 0;
             double dataWait = 0;
+            var window = new Dictionary<string, double>(StringComparer.Ordinal);
             // The loader is never cancelled mid-batch: a stop request ends the epoch after the current step.
             foreach (var loaded in _s.Data.Epoch(epoch, batchIndex, CancellationToken.None))
             {
@@ -212,23 +252,32 @@ public sealed class Trainer : IDisposable
                 dataWait += loaded.DataWait.TotalSeconds;
                 var stepWatch = Stopwatch.StartNew();
                 var values = ForwardBackward(stage, batch, epoch, batchIndex, state, sync: (batchIndex + 1) % _cfg.AccumulateSteps == 0);
+                foreach (var (k, v) in values) window[k] = window.GetValueOrDefault(k) + v;
                 batchIndex++;
-                if (batchIndex % _cfg.AccumulateSteps == 0)
+                bool steps = batchIndex % _cfg.AccumulateSteps == 0;
+                var shown = values;
+                if (steps)
                 {
                     // The epoch's last optimizer step: its gradients (before clipping) go next to the epoch-end weights.
                     if (histograms && batchIndex + _cfg.AccumulateSteps > batches) _s.Logger.GradientHistograms(_s.Student, state.Iteration + 1);
-                    double gradNorm = OptimizerStep(stage);
+                    double gradNorm = OptimizerStep(stage, epoch, batchIndex - 1, state.Iteration);
                     state = state with { Iteration = state.Iteration + 1 };
-                    if (!double.IsNaN(gradNorm)) values["grad_norm"] = gradNorm;
+                    values["grad_norm"] = gradNorm;
+                    // A step reports the mean of the batches it accumulated (with one batch: that batch's values).
+                    shown = window.ToDictionary(kv => kv.Key, kv => kv.Value / _cfg.AccumulateSteps);
+                    shown["grad_norm"] = gradNorm;
+                    window.Clear();
                 }
                 stepWatch.Stop();
                 _images += batch.Count;
                 foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v;
                 counted++;
                 double ips = batch.Count / Math.Max(1e-9, stepWatch.Elapsed.TotalSeconds + loaded.DataWait.TotalSeconds);
-                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, values);
+                ReportStep(stage, state, epoch, batchIndex, batches, epochWatch.Elapsed, ips, loaded.DataWait.TotalSeconds, shown, steps);
                 AfterStep?.Invoke(stage.Number, epoch, batchIndex);
-                if (StopAgreed(ct))
+                // A stop waits for the optimizer step the batch belongs to: gradients half accumulated are in no checkpoint.
+                // Workers decide together, so that all stop after the same step.
+                if (steps && StopAgreed(ct))
                 {
                     state = state with { Epoch = epoch, BatchInEpoch = batchIndex, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
                     Save(stage, stage.LastPath, state);
@@ -239,6 +288,9 @@ public sealed class Trainer : IDisposable
                 }
             }
 
+            // The batches after an epoch's last full accumulation step are dropped, so no gradient crosses an epoch end
+            // (where the rolling checkpoint, from which a resume starts, is written).
+            if (batchIndex % _cfg.AccumulateSteps != 0) stage.Optimizer.ZeroGrad();
             state = state with { Epoch = epoch + 1, BatchInEpoch = 0, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
             var epochMeans = _s.Dist.MeanAll(sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted)));
             epochMeans[stage.EpochPrefix + "data_wait_s"] = _s.Dist.MeanAll(new Dictionary<string, double> { ["w"] = dataWait })["w"];
@@ -271,20 +323,9 @@ public sealed class Trainer : IDisposable
             // Workers stop together: one that went on alone would wait for the others in its next collective.
             bool anyNonFinite = _s.Dist.SumAll([values.Values.Any(v => !double.IsFinite(v)) ? 1 : 0])[0] > 0;
             if (anyNonFinite && values.Values.All(double.IsFinite))
-            {
-                Save(stage, _s.Checkpoints.PathOf("nan_guard.safetensors"), state with { Epoch = epoch, BatchInEpoch = batchIndex });
-                throw new TrainingException($"{stage.Label}a loss term became non-finite on another worker at epoch {epoch}, batch {batchIndex} " +
-                    $"(iteration {state.Iteration}); the model before this step is in nan_guard.safetensors");
-            }
+                throw Diverged(stage, "a loss term became non-finite on another worker", epoch, batchIndex, state.Iteration);
             foreach (var (name, v) in values)
-            {
-                if (!double.IsFinite(v))
-                {
-                    Save(stage, _s.Checkpoints.PathOf("nan_guard.safetensors"), state with { Epoch = epoch, BatchInEpoch = batchIndex });
-                    throw new TrainingException($"{stage.Label}loss term '{name}' became {v} at epoch {epoch}, batch {batchIndex} " +
-                        $"(iteration {state.Iteration}); the model before this step is in nan_guard.safetensors");
-                }
-            }
+                if (!double.IsFinite(v)) throw Diverged(stage, $"loss term '{name}' became {v}", epoch, batchIndex, state.Iteration);
             var total = terms.Values.Aggregate((a, b) => a + b);
             values["loss"] = values.Values.Sum();
             reducer?.PrepareForBackward();
@@ -302,8 +343,11 @@ public sealed class Trainer : IDisposable
         return _s.Distiller.Forward(input, targets, views, epoch);
     }
 
-    /// <summary>Clips (or only measures) the gradient norm, steps optimizer, schedule and EMA; returns the norm before clipping.</summary>
-    private double OptimizerStep(TrainingStage stage)
+    /// <summary>
+    /// Clips (or only measures) the gradient norm, steps optimizer, schedule and EMA; returns the norm before clipping.
+    /// A non-finite norm stops the run before the step touches the weights.
+    /// </summary>
+    private double OptimizerStep(TrainingStage stage, int epoch, int batchIndex, long iteration)
     {
         var trained = stage.Optimizer.ParamGroups.SelectMany(g => g.Params);
         if (_scaler is not null)
@@ -322,22 +366,26 @@ public sealed class Trainer : IDisposable
         double gradNorm = _cfg.ClipMaxNorm is { } maxNorm
             ? Gradients.ClipGradNorm(trained, maxNorm, _cfg.ClipNormType)
             : Gradients.TotalNorm(trained);
+        if (!double.IsFinite(gradNorm)) throw Diverged(stage, $"gradient norm became {gradNorm}", epoch, batchIndex, iteration);
         stage.Optimizer.Step();
         stage.Optimizer.ZeroGrad();
         stage.Schedule.Step();
-        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel.StateDict(), _s.Student.StateDict());
+        if (stage.IsMain && _s.Ema is not null && _s.EmaModel is not null) _s.Ema.Update(_s.EmaModel, _s.Student);
         return gradNorm;
     }
 
-    /// <summary>Progress to the sink every step; scalars and a log line every train.log_interval steps and at the epoch's end.</summary>
+    /// <summary>
+    /// Progress to the sink every batch; scalars and a log line every train.log_interval optimizer steps and at the
+    /// epoch's last one (batches that only accumulate gradients would repeat the previous step's number).
+    /// </summary>
     private void ReportStep(TrainingStage stage, TrainingState state, int epoch, int batchIndex, int batches, TimeSpan epochElapsed, double ips,
-        double dataWait, Dictionary<string, double> values)
+        double dataWait, Dictionary<string, double> values, bool stepped)
     {
         // Remaining epochs of the run (this one's unfinished part included) at this epoch's pace so far.
         double done = (double)batchIndex / batches;
         var eta = TimeSpan.FromSeconds(Math.Max(0, epochElapsed.TotalSeconds / Math.Max(1e-9, done) * (_cfg.RunEndEpoch - epoch - done)));
         _progress?.Report(new StepProgress(epoch + 1, _cfg.RunEndEpoch, batchIndex, batches, eta, ips, values));
-        if (state.Iteration % _cfg.LogInterval != 0 && batchIndex != batches) return;
+        if (!stepped || (state.Iteration % _cfg.LogInterval != 0 && batchIndex + _cfg.AccumulateSteps <= batches)) return;
         if (_s.Dist.IsDistributed)
         {
             // Logged values are means over the workers; throughput and data wait add up and average.
@@ -365,7 +413,18 @@ public sealed class Trainer : IDisposable
         int epochsDone = stage.EpochInStage(epoch) + 1;
         if (epochsDone % _cfg.ValInterval == 0 || lastOfStage)
         {
-            _lastMetrics = Validate(stage, state.Iteration, epoch + 1);
+            try
+            {
+                _lastMetrics = Validate(stage, state.Iteration, epoch + 1);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not TrainingException)
+            {
+                // The epoch's training is not lost to a validation image that went missing or bad: it is kept first.
+                Save(stage, stage.LastPath, state);
+                var cause = e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e;
+                throw new TrainingException($"{stage.Label}validation after epoch {epoch + 1} failed: {cause.Message}{Environment.NewLine}" +
+                    $"The epoch's training is saved in {stage.LastPath}; fix the validation data and continue with --resume.", e);
+            }
             // The best checkpoint ranks main-run models only; self-distillation reports under self_distill/val/ beside it.
             if (stage.IsMain && _lastMetrics.TryGetValue(_cfg.BestMetric, out var value) && double.IsFinite(value) &&
                 (state.BestMetric is null || (_cfg.GreaterIsBetter ? value > state.BestMetric : value < state.BestMetric)))
@@ -401,7 +460,7 @@ public sealed class Trainer : IDisposable
         // Workers validate rank 0's weights (their BN statistics drift apart in training), each its shard of every split.
         BroadcastModels();
         var metrics = ShardedEvaluation.Evaluate(_s.Dist, stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest,
-            _cfg.ValWorkers);
+            _cfg.ValWorkers, _cfg.Metrics);
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);
@@ -415,9 +474,30 @@ public sealed class Trainer : IDisposable
     /// changes, and weight loaders that prefer EMA weights would pick it over the retrained student) and adds its
     /// self-teacher (see <see cref="SelfDistillation"/>).
     /// </summary>
-    private void Save(TrainingStage stage, string path, TrainingState state) =>
-        _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
-            stage.Schedule, stage.IsMain ? _s.Ema : null, state);
+    private void Save(TrainingStage stage, string path, TrainingState state)
+    {
+        try
+        {
+            _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
+                stage.Schedule, stage.IsMain ? _s.Ema : null, state);
+        }
+        catch (NonFiniteStateException e)
+        {
+            throw new TrainingException($"{stage.Label}the model diverged: {e.Message}. {LastGoodAdvice()}", e);
+        }
+        if (path == stage.LastPath) _lastGood = (path, state);
+    }
+
+    /// <summary>The stop of a diverged run: what became non-finite where, and the last good checkpoint to go back to.</summary>
+    private TrainingException Diverged(TrainingStage stage, string what, int epoch, int batchIndex, long iteration) =>
+        new($"{stage.Label}{what} at epoch {epoch + 1}, batch {batchIndex + 1} (iteration {iteration + 1}); training stopped before " +
+            $"updating the weights. {LastGoodAdvice()}");
+
+    private string LastGoodAdvice() => _lastGood is var (path, state)
+        ? $"The last good checkpoint is {path} ({(state.BatchInEpoch == 0 ? $"end of epoch {state.Epoch}" : $"epoch {state.Epoch + 1}, batch {state.BatchInEpoch}")}, " +
+          $"iteration {state.Iteration}); " +
+          "lower optimizer.lr or set optimizer.clip_grad and continue from it with --resume."
+        : "No checkpoint was written before it; lower optimizer.lr or set optimizer.clip_grad and start again.";
 
     /// <summary>Whether to stop now: asked of every worker at the same point, so that all stop after the same step.</summary>
     private bool StopAgreed(CancellationToken ct) =>

@@ -33,6 +33,9 @@ public sealed record TrainerSettings
     /// <summary>Average with the horizontally flipped crop at validation.</summary>
     public bool FlipTest { get; init; }
 
+    /// <summary>The metric families validation computes.</summary>
+    public IReadOnlyList<Config.Schema.MetricFamily> Metrics { get; init; } = Config.Schema.EvaluationOptions.DefaultMetrics;
+
     public int ValBatchSize { get; init; } = 32;
 
     public int ValWorkers { get; init; } = 1;

@@ -8,8 +8,11 @@ public sealed record TrainingRequest
     public string? WorkDir { get; init; }
     /// <summary>null: fresh run; "": resume from the work directory's last checkpoint; otherwise a checkpoint path.</summary>
     public string? Resume { get; init; }
-    /// <summary>Repository root: teacher registry and relative teacher configs are found from here.</summary>
-    public string RepoRoot { get; init; } = Directory.GetCurrentDirectory();
+    /// <summary>
+    /// The work directory, already locked by the host (so that it can open train.log there only once the directory is
+    /// its own); the run takes it over and releases it. Null: the run locks the directory itself.
+    /// </summary>
+    public RunDirectory? LockedRun { get; init; }
 }
 
 /// <summary>What a finished (or stopped) run reports.</summary>

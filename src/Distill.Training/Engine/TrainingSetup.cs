@@ -40,6 +40,8 @@ public sealed class TrainingSetup : IDisposable
     public required RunCheckpoints Checkpoints { get; init; }
     public required TrainerSettings Settings { get; init; }
     public required string ConfigHash { get; init; }
+    /// <summary>The resolved config tree as config.yaml records it (a resume compares it with the checkpoint's).</summary>
+    public required ConfigMapping ResolvedConfig { get; init; }
     /// <summary>Builds a fresh, untrained copy of the student's architecture (for the self-teacher).</summary>
     public required Func<TopdownPoseEstimator> NewStudent { get; init; }
     /// <summary>The fixed part of summary.json (what ran); the loop adds how it went.</summary>
@@ -64,11 +66,11 @@ public sealed class TrainingSetup : IDisposable
             throw new TrainingException("train.precision: fp16 needs a CUDA device (libtorch autocasts the CPU to bf16 only); use bf16 or fp32");
         // Workers on one machine share its cores.
         torch.NumThreads = o.Threads > 0 ? o.Threads : Math.Max(1, Environment.ProcessorCount / dist.LocalWorldSize);
-        torch.ManualSeed((ulong)o.Seed);
+        Reproducibility.Apply(o);
 
         var workDir = Path.GetFullPath(request.WorkDir ?? o.WorkDir ?? Path.Combine("experiments", o.Name ?? "run"));
         // Rank 0 alone writes the run directory (config, logs, checkpoints); the other workers only read from it.
-        var run = dist.IsMain ? RunDirectory.Open(workDir) : RunDirectory.Unlocked(workDir);
+        var run = request.LockedRun ?? (dist.IsMain ? RunDirectory.Open(workDir) : RunDirectory.Unlocked(workDir));
         var disposables = new List<IDisposable> { run };
         try
         {
@@ -111,15 +113,15 @@ public sealed class TrainingSetup : IDisposable
                 emaModel.RequiresGrad_(false);
                 if (channelsLast) emaModel.ToChannelsLast();
                 emaModel.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
-                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma);
+                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma) { UpdateBuffers = o.Ema.UpdateBuffers };
             }
 
             var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
             disposables.Add(distiller);
-            var registry = TeacherRegistry.Load(Path.Combine(request.RepoRoot, "teachers"));
+            var teacherLoader = new TeacherLoader(o);
             foreach (var t in o.Teachers)
             {
-                var teacher = TeacherModel.Load(t, registry, request.RepoRoot, set, device);
+                var teacher = teacherLoader.Load(t, set, device);
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
@@ -131,8 +133,8 @@ public sealed class TrainingSetup : IDisposable
 
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true)).ToList();
             foreach (var s in sources)
-                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report})", s.Name,
-                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "");
+                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report}{ValReport})", s.Name,
+                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "", s.Val is { } v ? "; " + v.Report : "");
             var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList(), dist);
             disposables.Add(data);
             if (dist.IsDistributed)
@@ -195,6 +197,7 @@ public sealed class TrainingSetup : IDisposable
                 }, metadata, writes: dist.IsMain),
                 Settings = SettingsOf(o),
                 ConfigHash = configHash,
+                ResolvedConfig = resolved,
                 NewStudent = () => ModelFactory.Build(o.Model, o.Losses.Gt).Model,
                 Description = Describe(o, request, set),
                 Dist = dist,
@@ -243,6 +246,7 @@ public sealed class TrainingSetup : IDisposable
         BestMetric = o.Evaluation.BestMetric,
         GreaterIsBetter = o.Evaluation.Rule == CompareRule.Greater,
         FlipTest = o.Evaluation.FlipTest ?? o.Model.TestCfg.FlipTest,
+        Metrics = o.Evaluation.Metrics,
         ValBatchSize = o.Data.ValBatchSize,
         ValWorkers = o.Data.NumWorkers,
     };

@@ -18,21 +18,24 @@ public sealed record SourcePredictions(SourceData Source, IReadOnlyList<PoseInst
 /// <summary>
 /// Evaluates a model on each source's validation split: crops every instance box without augmentation, predicts
 /// (with the flip test when asked), maps keypoints back to the image and projects the model's keypoint set onto the
-/// source's by name. COCO-format sources get COCO AP/AR (with mmpose's rescoring and OKS-NMS), MPII-format sources
-/// PCKh; every source gets PCK@0.1 normalised by box size.
+/// source's by name. Which metrics are computed is chosen by family (evaluation.metrics, by default
+/// <see cref="EvaluationOptions.DefaultMetrics"/>): COCO AP/AR on COCO-format sources (with mmpose's rescoring and
+/// OKS-NMS), PCKh on MPII-format sources, PCK@0.1 normalised by box size and the end-point error on every source.
 /// </summary>
 public static class PoseEvaluator
 {
+    /// <summary>Every source's metrics, named SOURCE/NAME; <paramref name="metrics"/> null computes the default families.</summary>
     public static Dictionary<string, double> Evaluate(TopdownPoseEstimator model, KeypointSet modelSet, IReadOnlyList<SourceData> sources,
-        Device device, int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default)
+        Device device, int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default,
+        IReadOnlyCollection<MetricFamily>? metrics = null)
     {
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var s in sources.Where(s => s.Val is not null))
         {
             var preds = Predict(model, modelSet, s, device, batchSize, flipTest, workers, ct);
-            foreach (var (k, v) in Score(preds)) metrics[$"{s.Name}/{k}"] = v;
+            foreach (var (k, v) in Score(preds, metrics)) values[$"{s.Name}/{k}"] = v;
         }
-        return metrics;
+        return values;
     }
 
     public static SourcePredictions Predict(TopdownPoseEstimator model, KeypointSet modelSet, SourceData source, Device device,
@@ -116,8 +119,10 @@ public static class PoseEvaluator
         return new SourcePredictions(source, instances, kps, scores);
     }
 
-    public static Dictionary<string, double> Score(SourcePredictions p)
+    /// <summary>The metrics of <paramref name="metrics"/> (null: the default families) that apply to the predictions' source.</summary>
+    public static Dictionary<string, double> Score(SourcePredictions p, IReadOnlyCollection<MetricFamily>? metrics = null)
     {
+        metrics ??= EvaluationOptions.DefaultMetrics;
         var m = new Dictionary<string, double>(StringComparer.Ordinal);
         var set = p.Source.KeypointSet;
         int k = set.Count;
@@ -125,16 +130,17 @@ public static class PoseEvaluator
         var vis = p.Instances.Select(i => i.Visibility.Select(v => v > 0).ToArray()).ToList();
         var boxes = p.Instances.Select(i => new double[] { i.Bbox.X, i.Bbox.Y, i.Bbox.X + i.Bbox.Width, i.Bbox.Y + i.Bbox.Height }).ToList();
         bool hasGtKeypoints = vis.Any(v => v.Any(b => b));
-        if (hasGtKeypoints)
-            m["PCK@0.1"] = PckAccuracy.ComputeWithBoxes(p.Keypoints, gt, vis, boxes, 0.1).Mean;
+        if (hasGtKeypoints && metrics.Contains(MetricFamily.Pck))
+            m[MetricNames.Pck] = PckAccuracy.ComputeWithBoxes(p.Keypoints, gt, vis, boxes, 0.1).Mean;
+        if (hasGtKeypoints && metrics.Contains(MetricFamily.Epe))
+            m[MetricNames.Epe] = EndPointError.Compute(p.Keypoints, gt, vis);
 
-        if (p.Source.Val is CocoKeypointDataset coco)
+        if (p.Source.Val is CocoKeypointDataset coco && metrics.Contains(MetricFamily.Coco))
         {
             var gtAnns = coco.GroundTruth.Select(g => new CocoKeypointAnnotation(g.ImageId, g.InstanceId, Triplets(g.Keypoints, g.Visibility),
                 g.Area, [g.Bbox.X, g.Bbox.Y, g.Bbox.Width, g.Bbox.Height], g.IsCrowd, g.NumKeypoints)).ToList();
             var truth = new CocoKeypointGroundTruth(coco.Images.Select(i => i.Id), gtAnns);
-            var results = new List<CocoKeypointResult>();
-            var areas = new List<double>();
+            var people = new TopdownPrediction[p.Instances.Count];
             for (int i = 0; i < p.Instances.Count; i++)
             {
                 var inst = p.Instances[i];
@@ -145,22 +151,21 @@ public static class PoseEvaluator
                     trip[3 * j + 1] = p.Keypoints[i][2 * j + 1];
                     trip[3 * j + 2] = p.Scores[i][j];
                 }
-                // mmpose's rescoring: box score x mean of the keypoint scores above 0.2.
-                double score = KeypointRescoring.Rescore(inst.Score, p.Scores[i]);
-                results.Add(new CocoKeypointResult(inst.ImageId, trip, score));
-                areas.Add(inst.Bbox.Width * inst.Bbox.Height);
+                people[i] = new TopdownPrediction(inst.ImageId, inst.Bbox, inst.Score, trip);
             }
-            var kept = OksNms.ApplyPerImage(results, areas, set.Sigmas);
+            // The scoring `distill predict` writes too: rescored instance scores, then OKS-NMS per image.
+            var kept = TopdownResultScoring.Apply(people, set.Sigmas)
+                .Select(r => new CocoKeypointResult(people[r.Index].Image, people[r.Index].Keypoints, r.Score)).ToList();
             var stats = new CocoKeypointEvaluator(set.Sigmas).Evaluate(truth, kept);
             foreach (var (name, value) in stats.ToDictionary()) m[name] = value;
         }
-        else if (p.Source.Val is MpiiDataset && p.Instances.All(i => i.HeadBox is not null) && k == 16)
+        else if (p.Source.Val is MpiiDataset && metrics.Contains(MetricFamily.Pckh) && p.Instances.All(i => i.HeadBox is not null) && k == 16)
         {
             var heads = p.Instances.Select(i => MpiiPckh.HeadSize(i.HeadBox!.Value.X, i.HeadBox.Value.Y, i.HeadBox.Value.X2, i.HeadBox.Value.Y2)).ToList();
             // Predictions and ground truth come from the same JSON frame here, so no 1-based offset applies.
             var r = MpiiPckh.Evaluate(p.Keypoints, gt, vis, heads, 0.5, predictionOffset: 0);
-            m["PCKh"] = r.Mean;
-            m["PCKh@0.1"] = r.MeanAt01;
+            m[MetricNames.Pckh] = r.Mean;
+            m[MetricNames.PckhAt01] = r.MeanAt01;
         }
         return m;
     }

@@ -99,6 +99,40 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes the records at <paramref name="step"/> and later (what a run logged after the checkpoint it is resumed
+    /// from), and a line cut off by a crash; the file is replaced atomically. Must come before the next <see cref="Log"/>.
+    /// </summary>
+    public void DropFrom(long step)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _stream?.Dispose();
+            _stream = null;
+            if (!File.Exists(Path)) return;
+            var kept = new List<string>();
+            bool changed = false;
+            foreach (string line in File.ReadLines(Path))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                MetricsRecord? record = null;
+                try { record = ParseLine(line); }
+                catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException) { }
+                if (record is null || record.Step >= step)
+                {
+                    changed = true;
+                    continue;
+                }
+                kept.Add(line);
+            }
+            if (!changed) return;
+            string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{FileName}.{Guid.NewGuid():N}.tmp");
+            File.WriteAllLines(temp, kept);
+            File.Move(temp, Path, overwrite: true);
+        }
+    }
+
     /// <summary>Reads every line of a metrics file.</summary>
     /// <exception cref="InvalidDataException">A line that is not such an object, naming the file and line number.</exception>
     public static IReadOnlyList<MetricsRecord> Read(string path)

@@ -73,7 +73,12 @@ public sealed class RunLogger : IDisposable
     /// Marks where a resumed run continues: TensorBoard drops whatever the interrupted run logged from
     /// <paramref name="step"/> on.
     /// </summary>
-    public void SessionStart(long step, string checkpoint) => _tb?.AddSessionStart(step, checkpoint);
+    public void SessionStart(long step, string checkpoint)
+    {
+        _tb?.AddSessionStart(step, checkpoint);
+        // metrics.jsonl has no such marker: the records the interrupted run wrote after its checkpoint are removed instead.
+        _metrics?.DropFrom(step);
+    }
 
     /// <summary>weights/NAME for every trainable parameter (frozen ones cannot change, so they are left out).</summary>
     public void WeightHistograms(Distill.Torch.Nn.Module model, long step)

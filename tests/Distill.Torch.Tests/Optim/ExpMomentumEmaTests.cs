@@ -1,3 +1,4 @@
+using Distill.Torch.Nn;
 using Distill.Torch.Optim;
 
 namespace Distill.Torch.Tests.Optim;
@@ -68,6 +69,56 @@ public class ExpMomentumEmaTests
         Assert.Equal(3.0011892798, w2[0], 9);
         Assert.Equal(4.7991099831, w2[1], 9);
         Assert.Equal(3, ema.Steps);
+    }
+
+    private static void SetBatchNorm(BatchNorm2d bn, float weight, float bias, float mean, float var, long batches)
+    {
+        using var _ = Autograd.NoGrad();
+        bn.Weight.Fill_(weight);
+        bn.Bias.Fill_(bias);
+        bn.RunningMean.Fill_(mean);
+        bn.RunningVar.Fill_(var);
+        bn.NumBatchesTracked.Fill_(batches);
+    }
+
+    private static (float Weight, float Bias, float Mean, float Var, long Batches) Read(BatchNorm2d bn) =>
+        (bn.Weight.ToArray<float>()[0], bn.Bias.ToArray<float>()[0], bn.RunningMean.ToArray<float>()[0], bn.RunningVar.ToArray<float>()[0],
+            bn.NumBatchesTracked.ToArray<long>()[0]);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ModuleUpdateAveragesBuffersOrCopiesThem(bool updateBuffers)
+    {
+        // m = 0.1, γ = 2: μ(1) = 0.9·e^-1 + 0.1 = 0.43109149705429817.
+        var ema = new ExpMomentumEma(momentum: 0.1, gamma: 2) { UpdateBuffers = updateBuffers };
+        using var averaged = new BatchNorm2d(1);
+        using var model = new BatchNorm2d(1);
+
+        // Update 0 copies everything, whichever the mode.
+        SetBatchNorm(model, weight: 2, bias: 1, mean: 0.5f, var: 2, batches: 3);
+        ema.Update(averaged, model);
+        Assert.Equal((2f, 1f, 0.5f, 2f, 3L), Read(averaged));
+
+        // Update 1: parameters move by μ(1) towards the model: weight 2 + μ·(4 - 2) = 2.8621829941, bias 1 + μ·(-1 - 1) =
+        // 0.1378170059. Averaged buffers do the same (mean 0.5 + μ·1 = 0.9310914971, var 2 + μ·2 = 2.8621829941; the
+        // integer count stays 3); copied buffers are the model's (1.5, 4, 5).
+        SetBatchNorm(model, weight: 4, bias: -1, mean: 1.5f, var: 4, batches: 5);
+        ema.Update(averaged, model);
+        var (w, b, mean, var, batches) = Read(averaged);
+        Assert.Equal(2.8621829941f, w, 6);
+        Assert.Equal(0.1378170059f, b, 6);
+        if (updateBuffers)
+        {
+            Assert.Equal(0.9310914971f, mean, 6);
+            Assert.Equal(2.8621829941f, var, 6);
+            Assert.Equal(3L, batches);
+        }
+        else
+        {
+            Assert.Equal((1.5f, 4f, 5L), (mean, var, batches));
+        }
+        Assert.Equal(2, ema.Steps);
     }
 
     [Fact]

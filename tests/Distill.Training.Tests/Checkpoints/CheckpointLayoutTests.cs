@@ -8,7 +8,7 @@ using Distill.Torch.Serialization;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Models;
-using Distill.Training.Tests.Training;
+using Distill.Training.Tests.Engine;
 
 namespace Distill.Training.Tests.Checkpoints;
 

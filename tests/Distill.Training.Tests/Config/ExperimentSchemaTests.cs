@@ -155,7 +155,7 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         // The figures below are those of the RTMPose recipe in the pose reference notes.
         Assert.Equal("minimal", exp.Name);
-        Assert.Equal("work_dirs/minimal", exp.WorkDir);
+        Assert.Equal("experiments/minimal", exp.WorkDir);
         Assert.Equal("cpu", exp.Device);
         Assert.Equal([192, 256], exp.Model.InputSize);
         Assert.Equal([123.675, 116.28, 103.53], exp.Model.Mean);
@@ -186,7 +186,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         var exp = ExperimentConfig.Load(_files.Write("2024.yaml", "model: {}\n" + Sources), null, out var resolved);
 
         Assert.Equal("2024", exp.Name);
-        Assert.Contains("\nname: '2024'\nwork_dir: work_dirs/2024\n", ConfigLoader.ToYaml(resolved));
+        Assert.Contains("\nname: '2024'\nwork_dir: experiments/2024\n", ConfigLoader.ToYaml(resolved));
     }
 
     [Fact]
@@ -232,8 +232,9 @@ public sealed class ExperimentSchemaTests : IDisposable
             $"{path}:4:54: model.head.final_layer_kernel_size: must be odd, got 4",
             // No codec key is written under model, so the message points at the model mapping (its first key).
             $"{path}:3:3: model.codec.type: a HeatmapHead needs a MSRAHeatmap or UDPHeatmap codec, not SimCCLabel",
-            $"{path}:6:23: teachers.0.sha256: expected 64 hexadecimal digits, got 'abc'",
-            $"{path}:8:27: evaluation.best_metric: 'pckh' is not among the metrics computed (coco)",
+            $"{path}:6:23: teachers.0.sha256: expected a SHA-256 digest: 64 hexadecimal digits, or a prefix of at least 8, got 'abc'",
+            $"{path}:8:27: evaluation.best_metric: 'Mean' is not computed by the metrics chosen (coco, pckh, pck), which report " +
+                "AP, AP .5, AP .75, AP (M), AP (L), AR, AR .5, AR .75, AR (M), AR (L), PCKh, PCKh@0.1, PCK@0.1",
             $"{path}:1:9: device: expected cpu, cuda or cuda:N, got 'gpu'",
             $"{path}:7:12: teachers.1.name: another teacher is already named 't'",
         ], Messages(ex));

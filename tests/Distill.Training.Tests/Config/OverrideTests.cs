@@ -50,7 +50,7 @@ public sealed class OverrideTests : IDisposable
         Assert.False(exp.Ema.Enabled);
         Assert.Equal("night run", exp.Name);
         Assert.Equal(42, exp.Seed);
-        Assert.Equal("work_dirs/night run", exp.WorkDir);
+        Assert.Equal("experiments/night run", exp.WorkDir);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class OverrideTests : IDisposable
     {
         var exp = ExperimentConfig.Load(_path, ["evaluation.metrics=[coco,pckh]", "model.input_size=[256, 256]", "model.codec.sigma=[5.66]"]);
 
-        Assert.Equal(["coco", "pckh"], exp.Evaluation.Metrics);
+        Assert.Equal([MetricFamily.Coco, MetricFamily.Pckh], exp.Evaluation.Metrics);
         Assert.Equal([256, 256], exp.Model.InputSize);
         Assert.Equal([5.66], exp.Model.Codec.Sigma!);
     }
@@ -66,7 +66,9 @@ public sealed class OverrideTests : IDisposable
     [Fact]
     public void NumericSegmentsIndexLists()
     {
-        var exp = ExperimentConfig.Load(_path, ["teachers.0.weight=0.5", "teachers.1.fold_bn=false", "data.sources.0.format=mpii"]);
+        // An MPII-format source has no COCO AP, so the best metric moves to one it has.
+        var exp = ExperimentConfig.Load(_path, ["teachers.0.weight=0.5", "teachers.1.fold_bn=false", "data.sources.0.format=mpii",
+            "evaluation.best_metric=coco/PCK@0.1"]);
 
         Assert.Equal(0.5, exp.Teachers[0].Weight);
         Assert.Equal(1.0, exp.Teachers[1].Weight);

@@ -32,6 +32,7 @@ public sealed class SampleOptions : IValidatable
     public double Ratio { get; set; } = 0.5;
 
     [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
+    [AllowInfinity]
     public double Positive { get; set; } = 1;
 
     public int? MaybeCount { get; set; } = 7;

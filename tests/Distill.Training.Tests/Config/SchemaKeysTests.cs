@@ -60,7 +60,8 @@ public sealed class SchemaKeysTests : IDisposable
             normalize: true
             use_dark: true
             heatmap_size: [64, 64]
-          test_cfg: {flip_test: false, shift_heatmap: true}
+          # shift_heatmap needs a heatmap codec (Distill.Pose.Tests' FlipTestShiftTests bind it with one).
+          test_cfg: {flip_test: false}
           init_checkpoint: init.pth
           backbone_checkpoint: backbone.pth
           mean: [0, 0, 0]
@@ -143,7 +144,8 @@ public sealed class SchemaKeysTests : IDisposable
           val_interval: 5
           log_interval: 10
           self_distill: {enabled: true, epochs: 20, logit_weight: 0.5}
-        evaluation: {metrics: [pckh], best_metric: pckh/Mean, rule: less, flip_test: false}
+        teachers_manifest: registry/teachers.yaml
+        evaluation: {metrics: [pckh, epe], best_metric: mpii/EPE, rule: less, flip_test: false}
         logging: {tensorboard: false, log_images: true, histograms: true, histogram_interval: 3}
         checkpoint: {interval: 1, keep_last: 5, save_best: false, save_optimizer: false}
         """;
@@ -168,7 +170,7 @@ public sealed class SchemaKeysTests : IDisposable
         var c = exp.Model.Codec;
         Assert.Equal((2.0, true, true), (c.SimccSplitRatio, c.Normalize, c.UseDark));
         Assert.Equal([64, 64], c.HeatmapSize!);
-        Assert.Equal((false, true), (exp.Model.TestCfg.FlipTest, exp.Model.TestCfg.ShiftHeatmap));
+        Assert.Equal((false, (bool?)null), (exp.Model.TestCfg.FlipTest, exp.Model.TestCfg.ShiftHeatmap));
         Assert.Equal(("init.pth", "backbone.pth", 0.03, 0.001, false),
             (exp.Model.InitCheckpoint, exp.Model.BackboneCheckpoint, exp.Model.BnMomentum, exp.Model.BnEps, exp.Model.ChannelsLast));
         var s = exp.Data.Sources[0];
@@ -176,7 +178,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((8, 16, 0, 4, 30), (exp.Data.BatchSize, exp.Data.ValBatchSize, exp.Data.NumWorkers, exp.Data.Prefetch, exp.Data.Stage2Epochs));
         var p = exp.Data.Pipeline;
         Assert.Equal((10, 20, 25, 0.9, 1.5), (p.Hsv.Hue, p.Hsv.Sat, p.Hsv.Val, p.DropoutProb, p.Padding));
-        Assert.Equal((GtLossType.KeypointMSELoss, false, false), (exp.Losses.Gt.Type, exp.Losses.Gt.LabelSoftmax, exp.Losses.Gt.UseTargetWeight));
+        Assert.Equal(((GtLossType?)GtLossType.KeypointMSELoss, false, false), (exp.Losses.Gt.Type, exp.Losses.Gt.LabelSoftmax, exp.Losses.Gt.UseTargetWeight));
         Assert.Equal((KDReduction.BatchMean, WeightSchedule.Cosine, 5.0), (exp.Losses.LogitKd.Reduction, exp.Losses.LogitKd.Schedule, exp.Losses.LogitKd.EffectiveBeta));
         Assert.Equal(WeightSchedule.Linear, exp.Losses.FeatureKd.Schedule);
         var t = exp.Teachers[0];
@@ -188,6 +190,8 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((false, 0.001, 1000.0, false), (exp.Ema.Enabled, exp.Ema.Momentum, exp.Ema.Gamma, exp.Ema.UpdateBuffers));
         Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.SelfDistill.Epochs, exp.Train.SelfDistill.LogitWeight));
         Assert.Equal((CompareRule.Less, (bool?)false), (exp.Evaluation.Rule, exp.Evaluation.FlipTest));
+        Assert.Equal([MetricFamily.Pckh, MetricFamily.Epe], exp.Evaluation.Metrics);
+        Assert.Equal("registry/teachers.yaml", exp.TeachersManifest);
         Assert.Equal((false, true, true, (int?)3), (exp.Logging.Tensorboard, exp.Logging.LogImages, exp.Logging.Histograms, exp.Logging.HistogramInterval));
         Assert.Equal((1, 5, false, false), (exp.Checkpoint.Interval, exp.Checkpoint.KeepLast, exp.Checkpoint.SaveBest, exp.Checkpoint.SaveOptimizer));
     }

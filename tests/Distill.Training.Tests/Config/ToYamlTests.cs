@@ -128,7 +128,7 @@ public sealed class ToYamlTests : IDisposable
 
         Assert.Equal(JsonSerializer.Serialize(original), JsonSerializer.Serialize(reloaded));
         // The run copy is named config.yaml, yet keeps the name taken from exp.yaml.
-        Assert.Equal(("exp", "work_dirs/exp"), (reloaded.Name, reloaded.WorkDir));
+        Assert.Equal(("exp", "experiments/exp"), (reloaded.Name, reloaded.WorkDir));
         Assert.Equal(0.25, reloaded.Teachers[0].Weight);
         Assert.Equal(1e-3, reloaded.Optimizer.Lr);
         Assert.Equal([4.9, 5.66], reloaded.Model.Codec.Sigma!);

@@ -6,7 +6,7 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Logging;
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>
 /// model.channels_last trains the student with NHWC weights and batches. That only reorders floating-point work: a run

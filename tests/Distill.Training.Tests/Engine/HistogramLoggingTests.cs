@@ -7,7 +7,7 @@ using Distill.Training.Models;
 using Distill.Training.Tests.Logging;
 using Distill.Pose.Models;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>logging.histograms in a real run, checked against the checkpointed weights and an independent reading of the event file.</summary>
 [Collection(TrainerCollection.Name)]

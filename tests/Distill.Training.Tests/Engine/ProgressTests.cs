@@ -1,6 +1,6 @@
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>The trainer reports every step to the progress sink its host gives it, across both stages of a run.</summary>
 [Collection(TrainerCollection.Name)]

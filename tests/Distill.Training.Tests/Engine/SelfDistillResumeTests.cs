@@ -4,7 +4,7 @@ using Distill.Training.Checkpoints;
 using Distill.Training.Logging;
 using Distill.Training.Engine;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>Stopping inside the self-distillation of train.self_distill and resuming continues exactly where the run was.</summary>
 [Collection(TrainerCollection.Name)]

@@ -1,4 +1,4 @@
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>
 /// Trainer runs seed libtorch's process-wide generator and set its thread count, so two runs in one process must not

@@ -6,7 +6,7 @@ using Distill.Training.Engine;
 using Distill.Training.Tests.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Distill.Training.Tests.Training;
+namespace Distill.Training.Tests.Engine;
 
 /// <summary>End-to-end runs of the trainer on a tiny synthetic dataset: supervised, resumed, and distilled.</summary>
 [Collection(TrainerCollection.Name)]
@@ -50,7 +50,7 @@ public sealed class TrainerTests : IDisposable
             schedule: {type: cosine, warmup_iters: 2}
             ema: {enabled: true}
             train: {max_epochs: 2, val_interval: 1, log_interval: 1}
-            evaluation: {metrics: [coco, mpii], best_metric: coco/AP}
+            evaluation: {metrics: [coco, pckh, pck], best_metric: coco/AP}
             checkpoint: {interval: 1, keep_last: 1}
             {{{extra}}}
             """;
@@ -62,7 +62,7 @@ public sealed class TrainerTests : IDisposable
     private TrainingResult Train(string config, string? resume = null, CancellationToken ct = default)
     {
         var o = ExperimentConfig.Load(config, [], out var resolved);
-        using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume, RepoRoot = _dir },
+        using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, Resume = resume },
             NullLogger.Instance);
         return trainer.Run(ct);
     }
@@ -93,7 +93,7 @@ public sealed class TrainerTests : IDisposable
         var o = ExperimentConfig.Load(config2, ["train.max_epochs=2"], out var resolved);
         using (var cts = new CancellationTokenSource())
         {
-            using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config2, RepoRoot = _dir }, NullLogger.Instance);
+            using var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config2 }, NullLogger.Instance);
             cts.Cancel(); // stop after the first step
             var stopped = trainer.Run(cts.Token);
             Assert.False(stopped.Completed);
@@ -202,11 +202,11 @@ public sealed class SelfDistillTests : IDisposable
             schedule: {type: cosine, warmup_iters: 1}
             ema: {enabled: false}
             train: {max_epochs: 1, val_interval: 1, log_interval: 1, self_distill: {enabled: true, epochs: 1, logit_weight: 1.0}}
-            evaluation: {metrics: [coco], best_metric: coco/AP}
+            evaluation: {metrics: [coco, pck], best_metric: coco/AP}
             """);
         var o = ExperimentConfig.Load(config, [], out var resolved);
         TrainingResult r;
-        using (var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config, RepoRoot = _dir }, NullLogger.Instance))
+        using (var trainer = new Trainer(o, resolved, new TrainingRequest { ConfigPath = config }, NullLogger.Instance))
             r = trainer.Run(default);
         var stage1 = CheckpointStore.Load(Path.Combine(r.WorkDir, "last.safetensors"));
         var stage2 = CheckpointStore.Load(Path.Combine(r.WorkDir, "self_distill.safetensors"));

@@ -49,7 +49,7 @@ public static class WeightsLoader
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{path}: {e.Message}{LayoutHint(sd.Keys)}", e);
         }
         finally
         {
@@ -68,5 +68,18 @@ public static class WeightsLoader
         {
             return null;
         }
+    }
+
+    /// <summary>A hint when a checkpoint's key names show which other layout it was written in.</summary>
+    internal static string LayoutHint(IEnumerable<string> keys)
+    {
+        var list = keys.ToList();
+        var layout = KeyMaps.Detect(list);
+        if (layout == CheckpointLayout.OriginalViTPose || list.Any(k => k.StartsWith("keypoint_head.", StringComparison.Ordinal)))
+            return " Hint: this looks like a checkpoint of the original ViTPose layout (keypoint_head.deconv_layers.*, not head.*); " +
+                "its backbone loads through model.backbone_checkpoint, which maps that layout.";
+        if (layout == CheckpointLayout.HuggingFaceViT)
+            return " Hint: this looks like a Hugging Face ViT checkpoint (embeddings.*, encoder.layer.*); its weights load through model.backbone_checkpoint.";
+        return "";
     }
 }

@@ -12,7 +12,8 @@ public enum GtLossType
 /// <summary>The supervised loss against annotations.</summary>
 public sealed class GtLossOptions
 {
-    public GtLossType Type { get; set; } = GtLossType.KLDiscretLoss;
+    /// <summary>The head's loss; null takes the one its head computes (RTMCCHead: KL, HeatmapHead: MSE, RegressionHead: MSE on coordinates).</summary>
+    public GtLossType? Type { get; set; }
 
     [Range(0.0, double.MaxValue)]
     public double Weight { get; set; } = 1.0;

@@ -6,6 +6,9 @@ public sealed class TestCfgOptions
     /// <summary>Average the prediction with that of the mirrored crop.</summary>
     public bool FlipTest { get; set; } = true;
 
-    /// <summary>Shift flipped heatmaps one pixel to undo the flip's misalignment (classic MSRA heatmaps).</summary>
-    public bool ShiftHeatmap { get; set; }
+    /// <summary>
+    /// Shift the flipped heatmaps one pixel to the right in the flip test, undoing the misalignment of the classic MSRA
+    /// grid; null follows the codec (MSRAHeatmap shifts, UDPHeatmap does not). Heatmap codecs only.
+    /// </summary>
+    public bool? ShiftHeatmap { get; set; }
 }

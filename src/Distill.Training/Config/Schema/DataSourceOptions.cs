@@ -45,4 +45,10 @@ public sealed class DataSourceOptions
 
     /// <summary>Skip malformed annotation records (with a warning) instead of failing on the first one.</summary>
     public bool SkipBad { get; set; }
+
+    /// <summary>
+    /// Accept image names (COCO file_name, MPII image) that are absolute or leave the image folder through "..";
+    /// by default such a record is an error naming it.
+    /// </summary>
+    public bool AllowOutsideRoot { get; set; }
 }

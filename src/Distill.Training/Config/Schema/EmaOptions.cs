@@ -18,6 +18,9 @@ public sealed class EmaOptions
     [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
     public double Gamma { get; set; } = 2000;
 
-    /// <summary>Average buffers (BatchNorm statistics) too, not only parameters.</summary>
+    /// <summary>
+    /// Average buffers (BatchNorm statistics) like parameters (mmengine's update_buffers=True, as RTMPose trains);
+    /// false averages parameters only and copies the buffers from the model at every update.
+    /// </summary>
     public bool UpdateBuffers { get; set; } = true;
 }

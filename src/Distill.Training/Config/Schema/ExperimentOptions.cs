@@ -18,10 +18,13 @@ public sealed partial class ExperimentOptions : IValidatable
     public const string NameKey = "name";
     public const string WorkDirKey = "work_dir";
 
+    /// <summary>Where runs go when neither work_dir nor --work-dir says (relative to the working directory).</summary>
+    public const string DefaultRunsDirectory = "experiments";
+
     /// <summary>Run name; the loader writes in the configuration file's name when absent.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Run directory; the loader writes in work_dirs/&lt;name&gt; when absent.</summary>
+    /// <summary>Run directory; the loader writes in experiments/&lt;name&gt; when absent.</summary>
     public string? WorkDir { get; set; }
 
     [Range(0, int.MaxValue)]
@@ -34,7 +37,11 @@ public sealed partial class ExperimentOptions : IValidatable
     [Range(0, 4096)]
     public int Threads { get; set; }
 
-    /// <summary>Deterministic kernels and data order, at some cost in speed.</summary>
+    /// <summary>
+    /// libtorch's deterministic algorithms (PyTorch's torch.use_deterministic_algorithms): ops with a deterministic
+    /// implementation use it, at some cost in speed, and ops without one stop the run with an error naming them. Seeds
+    /// and data order follow <see cref="Seed"/> either way.
+    /// </summary>
     public bool Deterministic { get; set; }
 
     [Required]
@@ -46,6 +53,10 @@ public sealed partial class ExperimentOptions : IValidatable
     public LossesOptions Losses { get; set; } = new();
 
     public List<TeacherOptions> Teachers { get; set; } = [];
+
+    /// <summary>The teacher registry that teachers given by name alone are looked up in.</summary>
+    [MinLength(1)]
+    public string TeachersManifest { get; set; } = Distill.Training.Teachers.TeacherRegistry.DefaultManifest;
 
     public OptimizerOptions Optimizer { get; set; } = new();
 
@@ -73,6 +84,9 @@ public sealed partial class ExperimentOptions : IValidatable
                 yield return ValidationMessage.For($"teachers.{i}.name", $"another teacher is already named '{Teachers[i].Name}'");
         }
 
+        foreach (var message in ValidateBestMetric())
+            yield return message;
+
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
                 $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})",
@@ -93,6 +107,28 @@ public sealed partial class ExperimentOptions : IValidatable
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
                 $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
+    }
+
+    /// <summary>evaluation.best_metric's SOURCE must be a data source on which one of evaluation.metrics reports its NAME.</summary>
+    private IEnumerable<ValidationMessage> ValidateBestMetric()
+    {
+        var e = Evaluation;
+        // A malformed value, or a NAME no chosen metric reports, is evaluation's own error.
+        if (e.BestMetricSource is not { } sourceName || e.BestMetricName is not { } name || !e.Metrics.Any(f => MetricNames.Of(f).Contains(name)))
+            yield break;
+        var source = Data.Sources.FirstOrDefault(s => s.Name == sourceName);
+        if (source is null)
+        {
+            yield return ValidationMessage.For("evaluation.best_metric",
+                $"'{e.BestMetric}' names source '{sourceName}', but no data source has that name (sources: {string.Join(", ", Data.Sources.Select(s => s.Name))}){e.BestMetricNote}",
+                "data.sources");
+            yield break;
+        }
+        var computed = e.Metrics.Where(f => MetricNames.AppliesTo(f, source.Format)).SelectMany(MetricNames.Of).Distinct().ToList();
+        if (!computed.Contains(name))
+            yield return ValidationMessage.For("evaluation.best_metric",
+                $"'{name}' is not computed on source '{sourceName}' ({source.Format.ToString().ToLowerInvariant()} format); it gets " +
+                (computed.Count == 0 ? "none of the metrics chosen" : string.Join(", ", computed)) + e.BestMetricNote, "evaluation.metrics", "data.sources");
     }
 
     [GeneratedRegex(@"^(cpu|cuda(:[0-9]+)?)$")]

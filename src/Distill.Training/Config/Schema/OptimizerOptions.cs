@@ -64,7 +64,8 @@ public sealed class ClipGradOptions
     [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
     public double MaxNorm { get; set; } = 1.0;
 
-    /// <summary>The p of the p-norm.</summary>
+    /// <summary>The p of the p-norm; .inf for the largest absolute value.</summary>
     [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
+    [AllowInfinity]
     public double NormType { get; set; } = 2.0;
 }

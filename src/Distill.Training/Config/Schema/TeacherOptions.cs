@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
 using Distill.Config;
+using Distill.Training.Teachers;
 
 namespace Distill.Training.Config.Schema;
 
@@ -8,7 +8,7 @@ namespace Distill.Training.Config.Schema;
 /// A frozen teacher network. Its architecture comes from <see cref="Config"/> (a model configuration file) or from
 /// the registry entry <see cref="Name"/>; its weights from <see cref="Checkpoint"/>.
 /// </summary>
-public sealed partial class TeacherOptions : IValidatable
+public sealed class TeacherOptions : IValidatable
 {
     /// <summary>The one name a configured teacher cannot have.</summary>
     public const string ReservedName = "self_teacher";
@@ -22,7 +22,7 @@ public sealed partial class TeacherOptions : IValidatable
 
     public string? Checkpoint { get; set; }
 
-    /// <summary>Expected SHA-256 of the checkpoint file, checked before loading.</summary>
+    /// <summary>Expected SHA-256 of the checkpoint file (full digest or a prefix of at least 8 hex digits), checked before loading.</summary>
     public string? Sha256 { get; set; }
 
     /// <summary>Scales every distillation term of this teacher.</summary>
@@ -54,13 +54,10 @@ public sealed partial class TeacherOptions : IValidatable
 
     public IEnumerable<ValidationMessage> Validate()
     {
-        if (Sha256 is not null && !Sha256Pattern().IsMatch(Sha256))
-            yield return ValidationMessage.For("sha256", $"expected 64 hexadecimal digits, got '{Sha256}'");
+        if (Sha256 is not null && !Sha256Digest.IsValid(Sha256))
+            yield return ValidationMessage.For("sha256", $"expected {Sha256Digest.Expected}, got '{Sha256}'");
         // Checkpoints keep every teacher's modules under kd.NAME.; this name belongs to train.self_distill's self-teacher.
         if (Name == ReservedName)
             yield return ValidationMessage.For("name", $"'{ReservedName}' is reserved for the self-teacher of train.self_distill; pick another name");
     }
-
-    [GeneratedRegex("^[0-9a-fA-F]{64}$")]
-    private static partial Regex Sha256Pattern();
 }
