@@ -97,7 +97,7 @@ public sealed class VerbTests(CliFixture f)
             var confident = Enumerable.Range(0, 17).Select(k => kp[3 * k + 2]).Where(s => s > 0.2).ToList();
             Assert.Equal(confident.Count == 0 ? 0 : confident.Average(), e["score"]!.GetValue<double>(), 12);
             // The overlay has the image's size.
-            var png = Path.Combine(dir, Path.GetFileNameWithoutExtension(images[id].File) + ".png");
+            var png = Path.Combine(dir, images[id].File + ".png");
             Assert.Equal((images[id].Width, images[id].Height), PngSize(png));
         }
         Assert.Equal(images.Count, Directory.GetFiles(dir, "*.png").Length);

@@ -2,6 +2,7 @@ using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 using Distill.Pose.Datasets;
 using Distill.Pose.Drawing;
 using Distill.Pose.Evaluation;
@@ -45,16 +46,22 @@ internal static class PredictCommand
     private static int Run(string configPath, string checkpoint, string images, string? boxesPath, string? bboxText, string outDir,
         bool flip, double radius, int thickness, double kptThr)
     {
+        // Argument errors first, before the model is built.
+        BoundingBox? fixedBox = bboxText is null ? null : ParseBbox(bboxText);
         var mo = ModelConfig.Load(configPath);
         int batchSize = BatchSize(configPath);
+
+        var files = File.Exists(images) ? [Path.GetFullPath(images)]
+            : Directory.Exists(images) ? Directory.GetFiles(Path.GetFullPath(images)).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList()
+            : throw new FileNotFoundException($"predict: no such image or folder: {images}");
+        if (files.Count == 0) throw new FileNotFoundException($"predict: {images}: no images ({string.Join(", ", Extensions)})");
+        var overlayOf = OverlayPaths(files, outDir);
+
         var (model, kps) = ModelFactory.Build(mo);
         using var _m = model;
         WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
         model.Eval();
 
-        var files = File.Exists(images) ? [Path.GetFullPath(images)]
-            : Directory.Exists(images) ? Directory.GetFiles(images).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList()
-            : throw new FileNotFoundException($"predict: no such image or folder: {images}");
         // COCO-style names (000000000785.jpg) carry their image id.
         var idOf = files.ToDictionary(f => f, f => long.TryParse(Path.GetFileNameWithoutExtension(f), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1);
         var jobs = new List<(string File, long ImageId, BoundingBox? Box, double Score)>();
@@ -67,13 +74,6 @@ internal static class PredictCommand
         }
         else
         {
-            BoundingBox? fixedBox = null;
-            if (bboxText is not null)
-            {
-                var v = bboxText.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-                if (v.Length != 4 || v[2] <= 1 || v[3] <= 1) throw new ArgumentException($"--bbox: expected x,y,w,h with w, h > 1, got '{bboxText}'");
-                fixedBox = new BoundingBox((float)v[0], (float)v[1], (float)v[2], (float)v[3]);
-            }
             foreach (var f in files) jobs.Add((f, idOf[f], fixedBox, 1.0));
         }
 
@@ -82,52 +82,120 @@ internal static class PredictCommand
         // Every file is one image for OKS-NMS, whether or not its name carries a COCO id.
         var imageOf = files.Select((f, i) => (f, i)).ToDictionary(x => x.f, x => (long)x.i);
         var people = new List<(int Job, TopdownPrediction Prediction)>();
-        var overlays = new Dictionary<string, Image>();
-        int failed = 0;
+        var peopleOf = new Dictionary<string, List<int>>();
+        var lastJob = new Dictionary<string, int>();
+        for (int j = 0; j < jobs.Count; j++) lastJob[jobs[j].File] = j;
         var skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList();
-        for (int start = 0; start < jobs.Count; start += batchSize)
+
+        // Images stream through: decoded a few ahead on another thread, kept only until their last box is predicted,
+        // then drawn, written and released, so memory does not grow with the number of images.
+        var order = jobs.Select(j => j.File).Distinct().ToList();
+        var decoded = Channel.CreateBounded<(string File, Image? Image, string? Error)>(new BoundedChannelOptions(Prefetch) { SingleReader = true, SingleWriter = true });
+        using var stop = new CancellationTokenSource();
+        var reader = Task.Run(async () =>
         {
-            var batch = new List<(int Job, BoundingBox Box, TopdownResult Crop)>();
-            for (int j = start; j < Math.Min(jobs.Count, start + batchSize); j++)
+            try
             {
-                var (file, _, box, _) = jobs[j];
-                Image img;
-                try
+                foreach (var file in order)
                 {
-                    img = PoseImageLoader.Load(file);
+                    (string, Image?, string?) item;
+                    try
+                    {
+                        item = (file, PoseImageLoader.Load(file), null);
+                    }
+                    catch (Exception e) when (e is IOException or InvalidDataException or TorchException)
+                    {
+                        item = (file, null, ErrorText.Describe(e));
+                    }
+                    await decoded.Writer.WriteAsync(item, stop.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or TorchException)
-                {
-                    Console.Error.WriteLine($"predict: skipping {file}: {ErrorText.Describe(e)}");
-                    failed++;
-                    continue;
-                }
-                var b = box ?? new BoundingBox(0, 0, img.Width, img.Height);
-                var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[kps.Count * 2], Visibility = new float[kps.Count] };
-                batch.Add((j, b, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
-                if (!overlays.ContainsKey(file)) overlays[file] = img.Clone();
+                decoded.Writer.Complete();
             }
-            if (batch.Count == 0) continue;
-            var (w, h) = model.InputSize;
-            var flat = new float[batch.Count * 3 * h * w];
-            for (int i = 0; i < batch.Count; i++) batch[i].Crop.Input.CopyTo(flat, i * 3 * h * w);
-            Distill.Pose.Codecs.DecodedKeypoints dec;
-            using (torch.NewDisposeScope())
-            using (Autograd.InferenceMode())
-                dec = model.Predict(torch.FromArray(flat, [batch.Count, 3, h, w]), flip);
-            for (int i = 0; i < batch.Count; i++)
+            catch (Exception e)
             {
-                var (file, _, _, boxScore) = jobs[batch[i].Job];
-                var trip = new double[kps.Count * 3];
-                for (int k = 0; k < kps.Count; k++)
-                {
-                    var (x, y) = batch[i].Crop.Geometry.CropToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
-                    trip[3 * k] = x;
-                    trip[3 * k + 1] = y;
-                    trip[3 * k + 2] = dec.Scores[i, k];
-                }
-                people.Add((batch[i].Job, new TopdownPrediction(imageOf[file], batch[i].Box, boxScore, trip)));
+                decoded.Writer.TryComplete(e);
             }
+        });
+        var live = new Dictionary<string, Image?>();
+        int written = 0, failed = 0;
+        try
+        {
+            for (int start = 0; start < jobs.Count; start += batchSize)
+            {
+                var batch = new List<(int Job, BoundingBox Box, TopdownResult Crop)>();
+                for (int j = start; j < Math.Min(jobs.Count, start + batchSize); j++)
+                {
+                    var (file, _, box, _) = jobs[j];
+                    if (!live.TryGetValue(file, out var img))
+                    {
+                        // Files arrive in order of first use, so the next one decoded is this job's.
+                        var (next, image, error) = decoded.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+                        if (next != file) throw new InvalidOperationException($"predict: decoded {next}, expected {file}");
+                        if (error is not null)
+                        {
+                            Console.Error.WriteLine($"predict: skipping {file}: {error}");
+                            failed++;
+                        }
+                        live[file] = img = image;
+                    }
+                    if (img is null)
+                    {
+                        if (lastJob[file] == j) live.Remove(file);
+                        continue;
+                    }
+                    var b = box ?? new BoundingBox(0, 0, img.Width, img.Height);
+                    if (b.X >= img.Width || b.Y >= img.Height || b.X + b.Width <= 0 || b.Y + b.Height <= 0)
+                        Console.Error.WriteLine($"predict: warning: {file}: box {Describe(b)} lies wholly outside the {img.Width}x{img.Height} image");
+                    var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[kps.Count * 2], Visibility = new float[kps.Count] };
+                    batch.Add((j, b, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
+                }
+                if (batch.Count == 0) continue;
+                bool released = false;
+                var (w, h) = model.InputSize;
+                var flat = new float[batch.Count * 3 * h * w];
+                for (int i = 0; i < batch.Count; i++) batch[i].Crop.Input.CopyTo(flat, i * 3 * h * w);
+                Distill.Pose.Codecs.DecodedKeypoints dec;
+                using (torch.NewDisposeScope())
+                using (Autograd.InferenceMode())
+                    dec = model.Predict(torch.FromArray(flat, [batch.Count, 3, h, w]), flip);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    var (file, _, _, boxScore) = jobs[batch[i].Job];
+                    var trip = new double[kps.Count * 3];
+                    for (int k = 0; k < kps.Count; k++)
+                    {
+                        var (x, y) = batch[i].Crop.Geometry.CropToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
+                        trip[3 * k] = x;
+                        trip[3 * k + 1] = y;
+                        trip[3 * k + 2] = dec.Scores[i, k];
+                    }
+                    if (!peopleOf.TryGetValue(file, out var mine)) peopleOf[file] = mine = [];
+                    mine.Add(people.Count);
+                    people.Add((batch[i].Job, new TopdownPrediction(imageOf[file], batch[i].Box, boxScore, trip)));
+                }
+                foreach (var (job, _, _) in batch)
+                {
+                    var file = jobs[job].File;
+                    if (lastJob[file] != job) continue;
+                    // All of this image's people are in: OKS-NMS is per image, so its kept people are those of the whole run.
+                    var img = live[file]!;
+                    var mine = peopleOf[file];
+                    foreach (var (index, _) in TopdownResultScoring.Apply(mine.Select(i => people[i].Prediction).ToList(), kps.Sigmas))
+                        Draw(img, people[mine[index]].Prediction.Keypoints, kps.Count, skeleton, radius, thickness, kptThr);
+                    img.SavePng(overlayOf[file]);
+                    live.Remove(file);
+                    written++;
+                    released = true;
+                }
+                // Image buffers live in the large-object heap, which only full collections reclaim; without one per
+                // batch the runtime lets released images pile up far beyond the few that are in use.
+                if (released) GC.Collect();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try { reader.Wait(); } catch (AggregateException) { }
         }
 
         // The instance scores and OKS-NMS of `distill eval`, so this file scores as eval does on the same boxes.
@@ -140,20 +208,65 @@ internal static class PredictCommand
             var entry = new Dictionary<string, object> { ["image_file"] = Path.GetFileName(file), ["category_id"] = 1, ["keypoints"] = person.Keypoints, ["score"] = score };
             if (imageId >= 0) entry["image_id"] = imageId;
             results.Add(entry);
-            var p = new double[kps.Count * 2];
-            var s = new double[kps.Count];
-            for (int k = 0; k < kps.Count; k++)
-            {
-                p[2 * k] = person.Keypoints[3 * k];
-                p[2 * k + 1] = person.Keypoints[3 * k + 1];
-                s[k] = person.Keypoints[3 * k + 2];
-            }
-            PoseDrawing.DrawPose(overlays[file], p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
         }
         File.WriteAllText(Path.Combine(outDir, "predictions.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        foreach (var (file, img) in overlays) img.SavePng(Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png"));
-        Console.WriteLine($"predict: {results.Count} people in {overlays.Count} images -> {Path.GetFullPath(outDir)}" + (failed > 0 ? $" ({failed} images unreadable)" : ""));
+        string skipped = failed > 0 ? $" ({failed} of {order.Count} images unreadable, skipped)" : "";
+        if (written == 0 && failed > 0)
+        {
+            Console.Error.WriteLine($"predict: no image could be read{skipped}");
+            return 1;
+        }
+        Console.WriteLine($"predict: {results.Count} people in {written} images -> {Path.GetFullPath(outDir)}" + skipped);
         return 0;
+    }
+
+    /// <summary>Images decoded ahead of the one being predicted.</summary>
+    private const int Prefetch = 2;
+
+    /// <summary>
+    /// Each input's overlay: its whole file name plus .png, so pic.jpg and pic.png never share one. Refuses an output
+    /// folder where an overlay would overwrite an input.
+    /// </summary>
+    internal static Dictionary<string, string> OverlayPaths(IReadOnlyList<string> files, string outDir)
+    {
+        var outFull = Path.GetFullPath(outDir);
+        var inputs = files.Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+        var overlays = new Dictionary<string, string>();
+        foreach (var f in files)
+        {
+            var target = Path.Combine(outFull, Path.GetFileName(f) + ".png");
+            if (inputs.Contains(target))
+                throw new ArgumentException($"--out {outDir}: the overlay of {f} would overwrite the input {target}; choose another --out");
+            overlays[f] = target;
+        }
+        return overlays;
+    }
+
+    internal static BoundingBox ParseBbox(string text)
+    {
+        var parts = text.Split(',');
+        var v = new double[parts.Length];
+        bool numeric = true;
+        for (int i = 0; i < parts.Length; i++)
+            numeric &= double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) && double.IsFinite(v[i]);
+        if (!numeric || v.Length != 4 || v[2] <= 1 || v[3] <= 1)
+            throw new ArgumentException($"--bbox: expected four numbers x,y,w,h with w, h > 1, got '{text}'");
+        return new BoundingBox((float)v[0], (float)v[1], (float)v[2], (float)v[3]);
+    }
+
+    private static string Describe(BoundingBox b) => string.Create(CultureInfo.InvariantCulture, $"[{b.X:0.##}, {b.Y:0.##}, {b.Width:0.##}, {b.Height:0.##}]");
+
+    private static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
+    {
+        var p = new double[count * 2];
+        var s = new double[count];
+        for (int k = 0; k < count; k++)
+        {
+            p[2 * k] = keypoints[3 * k];
+            p[2 * k + 1] = keypoints[3 * k + 1];
+            s[k] = keypoints[3 * k + 2];
+        }
+        PoseDrawing.DrawPose(img, p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
     }
 
     private static int BatchSize(string configPath)
