@@ -292,8 +292,10 @@ public sealed class Trainer : IDisposable
             // (where the rolling checkpoint, from which a resume starts, is written).
             if (batchIndex % _cfg.AccumulateSteps != 0) stage.Optimizer.ZeroGrad();
             state = state with { Epoch = epoch + 1, BatchInEpoch = 0, WallSeconds = _wallBefore + _runWatch.Elapsed.TotalSeconds };
-            var epochMeans = _s.Dist.MeanAll(sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted)));
-            epochMeans[stage.EpochPrefix + "data_wait_s"] = _s.Dist.MeanAll(new Dictionary<string, double> { ["w"] = dataWait })["w"];
+            var local = sums.ToDictionary(kv => stage.EpochPrefix + kv.Key, kv => kv.Value / Math.Max(1, counted));
+            local[stage.EpochPrefix + "data_wait_s"] = dataWait;
+            // One all-reduce for every epoch mean, the loader's wait included.
+            var epochMeans = _s.Dist.MeanAll(local);
             epochMeans[stage.EpochPrefix + "img_per_s"] = GlobalImages() / Math.Max(1e-9, _runWatch.Elapsed.TotalSeconds);
             _s.Logger.Scalars(epochMeans, state.Iteration, epoch + 1);
             state = EndOfEpoch(stage, state, epoch, histograms);
