@@ -108,8 +108,9 @@ public sealed class MpiiDataset : PoseDataset
 
     /// <summary>
     /// The people of the release's training images with at least one annotated joint, one instance each, in file
-    /// order (image, then annorect). Joints missing from a person's point list are unlabelled (0, 0). Head boxes come
-    /// from x1, y1, x2, y2 unless the options supply them.
+    /// order (image, then annorect). Joints missing from a person's point list are unlabelled (0, 0); a listed joint is
+    /// labelled (visibility 2) whatever its is_visible, as in the JSON mmpose converts from this file (joints_vis).
+    /// Head boxes come from x1, y1, x2, y2 unless the options supply them.
     /// </summary>
     private static MpiiDataset LoadRelease(string path, KeypointSet set, string imageRoot, MpiiLoadOptions options, LoadReport report)
     {
