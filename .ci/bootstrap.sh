@@ -11,6 +11,7 @@ packages=(
   libopencv-dev         # core, imgproc, imgcodecs (already a libtorch-dev dependency)
   libgloo-dev           # gloo headers for c10d's ProcessGroupGloo (data-parallel training)
   nodejs npm            # onnxruntime-node for the ONNX export checks
+  python3-scipy         # tests write MATLAB files (the official MPII layout) with scipy.io.savemat
   ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then packages+=(python3-torch); fi

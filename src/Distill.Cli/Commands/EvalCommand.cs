@@ -45,7 +45,7 @@ internal static class EvalCommand
         {
             WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
             model.To(device);
-            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true)).ToList();
+            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true, o.Evaluation.MpiiGt)).ToList();
             // With skip_bad, what was left out is said: a metric over fewer instances is not the same metric.
             foreach (var s in sources.Where(s => s.Val is { Report.TotalSkipped: > 0 }))
                 Console.Error.WriteLine($"eval: {s.Name}: {s.Val!.Report.TotalSkipped} validation records skipped ({s.Val.Report})");

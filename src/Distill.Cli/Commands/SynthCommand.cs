@@ -11,6 +11,8 @@ internal static class SynthCommand
         var seed = new Option<long>("--seed") { Description = "Random seed; the same arguments give byte-identical output.", DefaultValueFactory = _ => 0 };
         var coco = new Option<int>("--coco") { Description = "COCO-format images (17 keypoints), split 90/10.", DefaultValueFactory = _ => 0 };
         var mpii = new Option<int>("--mpii") { Description = "MPII-format images (16 keypoints, head boxes), split 90/10.", DefaultValueFactory = _ => 0 };
+        var aic = new Option<int>("--aic") { Description = "AI Challenger-format images (14 keypoints, COCO layout), split 90/10.", DefaultValueFactory = _ => 0 };
+        var crowdpose = new Option<int>("--crowdpose") { Description = "CrowdPose-format images (14 keypoints, crowdIndex), split 90/10.", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force") { Description = "Clear a non-empty output directory first." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var scene = new Option<string>("--scene")
@@ -19,9 +21,9 @@ internal static class SynthCommand
             DefaultValueFactory = _ => "standard",
         };
         scene.AcceptOnlyFromAmong("standard", "simple");
-        var cmd = new Command("synth", "Generate synthetic COCO-format and MPII-format datasets of rendered articulated figures.")
+        var cmd = new Command("synth", "Generate synthetic COCO-, MPII-, AI Challenger- and CrowdPose-format datasets of rendered articulated figures.")
         {
-            outDir, seed, coco, mpii, force, threads, scene,
+            outDir, seed, coco, mpii, aic, crowdpose, force, threads, scene,
         };
         cmd.SetAction(r =>
         {
@@ -32,12 +34,16 @@ internal static class SynthCommand
                 Seed = r.GetValue(seed),
                 CocoImages = r.GetValue(coco),
                 MpiiImages = r.GetValue(mpii),
+                AicImages = r.GetValue(aic),
+                CrowdPoseImages = r.GetValue(crowdpose),
                 Force = r.GetValue(force),
                 Threads = t > 0 ? t : Environment.ProcessorCount,
                 Scene = r.GetValue(scene) == "simple" ? SynthScene.Simple : SynthScene.Standard,
             });
-            Console.WriteLine($"synth: COCO {result.CocoTrainImages}+{result.CocoValImages} images, MPII {result.MpiiTrainImages}+{result.MpiiValImages} images " +
-                $"in {result.Elapsed.TotalSeconds:F1} s -> {Path.GetFullPath(r.GetValue(outDir)!)}");
+            Console.WriteLine($"synth: COCO {result.CocoTrainImages}+{result.CocoValImages} images, MPII {result.MpiiTrainImages}+{result.MpiiValImages} images" +
+                (result.AicTrainJson is null ? "" : $", AIC {result.AicTrainImages}+{result.AicValImages} images") +
+                (result.CrowdPoseTrainJson is null ? "" : $", CrowdPose {result.CrowdPoseTrainImages}+{result.CrowdPoseValImages} images") +
+                $" in {result.Elapsed.TotalSeconds:F1} s -> {Path.GetFullPath(r.GetValue(outDir)!)}");
             return 0;
         });
         return cmd;

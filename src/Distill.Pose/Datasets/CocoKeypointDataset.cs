@@ -136,7 +136,7 @@ public sealed class CocoKeypointDataset : PoseDataset
         return v;
     }
 
-    /// <summary>Ids of categories that list keypoints; their names must be the keypoint set's, in order.</summary>
+    /// <summary>Ids of categories that list keypoints; their names must be the keypoint set's (or its aliases), in order.</summary>
     private static HashSet<long>? ReadCategories(string file, JsonElement root, KeypointSet set)
     {
         if (!root.TryGetProperty("categories", out var cats) || cats.ValueKind == JsonValueKind.Null) return null;
@@ -151,7 +151,7 @@ public sealed class CocoKeypointDataset : PoseDataset
             long id = record.Long("id");
             var names = record.Array("keypoints");
             var found = names.EnumerateArray().Select(n => n.ValueKind == JsonValueKind.String ? n.GetString()! : n.GetRawText()).ToArray();
-            if (!found.SequenceEqual(set.Names))
+            if (found.Length != set.Count || found.Where((n, j) => !set.Matches(j, n)).Any())
                 throw record.Error("keypoints",
                     $"keypoint names [{string.Join(", ", found)}] do not match keypoint set {set.Name} [{string.Join(", ", set.Names)}]");
             ids.Add(id);
@@ -176,7 +176,10 @@ public sealed class CocoKeypointDataset : PoseDataset
                 long width = record.Long("width"), height = record.Long("height");
                 if (width <= 0 || width > int.MaxValue) throw record.Error("width", $"must be a positive pixel count, got {width}");
                 if (height <= 0 || height > int.MaxValue) throw record.Error("height", $"must be a positive pixel count, got {height}");
-                var info = new ImageInfo(id, name, ImagePaths.Resolve(record, "file_name", imageRoot, name, options.AllowOutsideRoot), (int)width, (int)height);
+                var info = new ImageInfo(id, name, ImagePaths.Resolve(record, "file_name", imageRoot, name, options.AllowOutsideRoot), (int)width, (int)height)
+                {
+                    CrowdIndex = record.Has("crowdIndex") ? record.Number("crowdIndex") : null,
+                };
                 if (!byId.TryAdd(id, info)) throw record.Error("id", $"image id {id} is listed twice");
                 // An excluded image stays known (its records are counted as bad images, not unknown ones) but is not evaluated.
                 if (options.ExcludedImages?.Contains(info.Path) != true) images.Add(info);

@@ -10,14 +10,21 @@ internal static class ImagePaths
     /// <c>..</c> parts climb out of the folder, is refused unless <paramref name="allowOutsideRoot"/>: an annotation
     /// file should not make training read arbitrary files.
     /// </summary>
-    public static string Resolve(JsonRecord record, string key, string imageRoot, string name, bool allowOutsideRoot)
+    public static string Resolve(JsonRecord record, string key, string imageRoot, string name, bool allowOutsideRoot) =>
+        Resolve(imageRoot, name, allowOutsideRoot, detail => record.Error(key, detail));
+
+    /// <summary>The same check for records that are not JSON (the MPII release): <paramref name="record"/> labels the error.</summary>
+    public static string Resolve(string file, string record, string imageRoot, string name, bool allowOutsideRoot) =>
+        Resolve(imageRoot, name, allowOutsideRoot, detail => new DatasetException(file, record, null, "image.name", detail));
+
+    private static string Resolve(string imageRoot, string name, bool allowOutsideRoot, Func<string, DatasetException> error)
     {
         var root = Path.GetFullPath(imageRoot);
         var full = Path.GetFullPath(Path.Combine(root, name));
         if (allowOutsideRoot) return full;
         var prefix = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
         if (!full.StartsWith(prefix, StringComparison.Ordinal))
-            throw record.Error(key, $"'{name}' resolves to {full}, outside the image folder {root}; " +
+            throw error($"'{name}' resolves to {full}, outside the image folder {root}; " +
                 "set allow_outside_root: true on the data source if that is intended");
         return full;
     }

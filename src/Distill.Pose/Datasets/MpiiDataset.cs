@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using Distill.Pose.Datasets.Json;
+using Distill.Pose.Evaluation;
 using Distill.Pose.Keypoints;
 
 namespace Distill.Pose.Datasets;
@@ -9,6 +10,10 @@ namespace Distill.Pose.Datasets;
 /// <summary>
 /// MPII annotations in mmpose's JSON layout: a list of {image, center [x, y], scale, joints [[x, y] x K],
 /// joints_vis [K]}, optionally with headboxes [x1, y1, x2, y2] (or [[x1, y1], [x2, y2]]). One instance per record.
+/// The official release file (<c>mpii_human_pose_v1_u12_1.mat</c>, see <see cref="MpiiRelease"/>) is read too,
+/// recognised by its MAT-file header: every person of a training image (<c>img_train</c> = 1) with annotated
+/// joints becomes an instance, with objpos as the centre, its scale and head rectangle, exactly as the JSON
+/// converted from it would give.
 /// </summary>
 /// <remarks>
 /// The box follows mmpose: scale is in units of 200 px, so the box is a square of side s = scale x 200. When
@@ -54,6 +59,7 @@ public sealed class MpiiDataset : PoseDataset
         var set = options.KeypointSet ?? KeypointSet.FromName("mpii16");
         string imageRoot = options.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(annotationPath))!;
         var report = new LoadReport(annotationPath);
+        if (MpiiRelease.IsMatFile(annotationPath)) return LoadRelease(annotationPath, set, imageRoot, options, report);
 
         using var doc = JsonFile.Parse(annotationPath);
         var root = doc.RootElement;
@@ -82,6 +88,12 @@ public sealed class MpiiDataset : PoseDataset
             index++;
         }
 
+        return Finish(annotationPath, set, imageRoot, options, report, parsed);
+    }
+
+    private static MpiiDataset Finish(string annotationPath, KeypointSet set, string imageRoot, MpiiLoadOptions options,
+        LoadReport report, List<(PoseInstance Instance, string Image)> parsed)
+    {
         // Image ids: numeric names as mmpose does (int of the stem), unless some name is not numeric.
         var names = parsed.Select(p => p.Image).Distinct(StringComparer.Ordinal).ToList();
         var ids = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -92,6 +104,73 @@ public sealed class MpiiDataset : PoseDataset
         var instances = parsed.Select(p => p.Instance with { ImageId = ids[p.Image] }).ToList();
         report.Loaded = instances.Count;
         return new MpiiDataset(options.SourceName, set, annotationPath, instances, images, report);
+    }
+
+    /// <summary>
+    /// The people of the release's training images with at least one annotated joint, one instance each, in file
+    /// order (image, then annorect). Joints missing from a person's point list are unlabelled (0, 0); a listed joint is
+    /// labelled (visibility 2) whatever its is_visible, as in the JSON mmpose converts from this file (joints_vis).
+    /// Head boxes come from x1, y1, x2, y2 unless the options supply them.
+    /// </summary>
+    private static MpiiDataset LoadRelease(string path, KeypointSet set, string imageRoot, MpiiLoadOptions options, LoadReport report)
+    {
+        const int k = MpiiPckh.JointCount;
+        if (set.Count != k)
+            throw new DatasetException(path, null, null, null,
+                $"the MPII release holds the {k} MPII joints, but keypoint set '{set.Name}' has {set.Count}");
+        MpiiRelease release;
+        try
+        {
+            release = MpiiRelease.Load(path);
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or KeyNotFoundException)
+        {
+            throw new DatasetException(path, null, null, null, e.Message.StartsWith(path, StringComparison.Ordinal)
+                ? e.Message[path.Length..].TrimStart(':', ' ') : e.Message, e);
+        }
+        var people = release.Images.Where(i => i.IsTrain)
+            .SelectMany(i => i.People.Where(p => p.Points.Count > 0).Select(p => (Image: i, Person: p))).ToList();
+        if (options.HeadBoxes is not null && options.HeadBoxes.Count != people.Count)
+            throw new DatasetException(path, null, null, "headboxes",
+                $"{options.HeadBoxes.Count} head boxes were supplied for {people.Count} annotated people of training images");
+
+        var parsed = new List<(PoseInstance Instance, string Image)>();
+        for (int index = 0; index < people.Count; index++)
+        {
+            var (image, person) = people[index];
+            report.RecordsRead++;
+            string label = $"annolist({image.Index + 1}).annorect({person.Index})";
+            try
+            {
+                if (person.Scale is not double scale || person.ObjPos is not { } center)
+                    throw new DatasetException(path, label, index, person.Scale is null ? "scale" : "objpos",
+                        "an annotated person needs scale and objpos");
+                var joints = new double[2 * k];
+                var vis = new double[k];
+                foreach (var point in person.Points)
+                {
+                    joints[2 * point.Id] = point.X;
+                    joints[2 * point.Id + 1] = point.Y;
+                    vis[point.Id] = 1;
+                }
+                BoundingBox? head = options.HeadBoxes is not null ? options.HeadBoxes[index]
+                    : options.HeadBoxLookup?.Invoke(index, image.Name)
+                      ?? (person.HeadBox is { } hb ? BoundingBox.FromCorners((float)hb[0], (float)hb[1], (float)hb[2], (float)hb[3]) : null);
+                string imagePath = ImagePaths.Resolve(path, label, imageRoot, image.Name, options.AllowOutsideRoot);
+                if (options.ExcludedImages?.Contains(imagePath) == true)
+                {
+                    report.Count(SkipReason.BadImage);
+                    continue;
+                }
+                var instance = BuildInstance(label, index, imagePath, center, scale, joints, vis, head, k, options, report);
+                if (instance is not null) parsed.Add((instance, image.Name));
+            }
+            catch (DatasetException e) when (options.SkipBad)
+            {
+                report.BadRecord(e, label);
+            }
+        }
+        return Finish(path, set, imageRoot, options, report, parsed);
     }
 
     private static PoseInstance? ReadRecord(JsonRecord r, KeypointSet set, string imageRoot, MpiiLoadOptions options, LoadReport report)
@@ -110,16 +189,22 @@ public sealed class MpiiDataset : PoseDataset
             return null;
         }
 
+        return BuildInstance(r.Label, r.Index, imagePath, center, scale, joints, vis, head, k, options, report);
+    }
+
+    private static PoseInstance? BuildInstance(string label, int index, string imagePath, double[] center, double scale,
+        double[] joints, double[] vis, BoundingBox? head, int k, MpiiLoadOptions options, LoadReport report)
+    {
         if (!center.All(double.IsFinite) || !double.IsFinite(scale) || !joints.All(double.IsFinite) || !vis.All(double.IsFinite)
             || (head is BoundingBox hb && !hb.IsFinite))
         {
-            report.Problem(r.Label, SkipReason.NonFinite, "NaN or infinite value in center, scale, joints, joints_vis or headboxes");
+            report.Problem(label, SkipReason.NonFinite, "NaN or infinite value in center, scale, joints, joints_vis or headboxes");
             return null;
         }
         double side = scale * PixelStd;
         if (side <= 1)
         {
-            report.Problem(r.Label, SkipReason.DegenerateBox, $"scale {scale} gives a box side of {side} px");
+            report.Problem(label, SkipReason.DegenerateBox, $"scale {scale} gives a box side of {side} px");
             return null;
         }
 
@@ -139,7 +224,7 @@ public sealed class MpiiDataset : PoseDataset
         return new PoseInstance
         {
             ImagePath = imagePath,
-            InstanceId = r.Index,
+            InstanceId = index,
             Bbox = new BoundingBox((float)(cx - side / 2), (float)(cy - side / 2), (float)side, (float)side),
             Keypoints = keypoints,
             Visibility = visibility,

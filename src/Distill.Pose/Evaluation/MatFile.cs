@@ -6,8 +6,8 @@ namespace Distill.Pose.Evaluation;
 
 /// <summary>
 /// Reader for MATLAB level-5 MAT-files (the format of MATLAB's default save up to v7, and of scipy's savemat):
-/// numeric, logical, char and cell arrays, either byte order, with or without zlib-compressed (miCOMPRESSED)
-/// elements. Version 7.3 files are HDF5 and are rejected with a clear message.
+/// numeric, logical, char, cell and struct (and object) arrays, nested to any reasonable depth, either byte order,
+/// with or without zlib-compressed (miCOMPRESSED) elements. Version 7.3 files are HDF5 and are rejected with a clear message.
 /// </summary>
 public sealed class MatFile
 {
@@ -142,8 +142,16 @@ public sealed class MatFile
             }
         }
 
-        private MatArray Matrix(byte[] b, int offset, int end, string parent)
+        /// <summary>Deepest nesting of cells and structs accepted; deeper files are damaged or hostile, not MPII.</summary>
+        private const int MaxDepth = 64;
+
+        /// <summary>
+        /// One miMATRIX element. <paramref name="path"/> is its place in the file (empty for a top-level variable,
+        /// whose path is its name); nested cells and struct fields extend it MATLAB style.
+        /// </summary>
+        private MatArray Matrix(byte[] b, int offset, int end, string path, int depth = 0)
         {
+            if (depth > MaxDepth) throw Bad(offset, $"'{path}': cells and structs nested more than {MaxDepth} deep");
             var flags = Tag(b, offset, end);
             if (flags.Type != MiUInt32 || flags.Size != 8) throw Bad(offset, "array flags must be 8 bytes of miUINT32");
             uint flagWord = U32(b, flags.Data);
@@ -155,7 +163,8 @@ public sealed class MatFile
             var dims = ToDoubles(b, dimsTag.Type, dimsTag.Data, dimsTag.Size, flags.Next).Select(d => (int)d).ToArray();
             var nameTag = Tag(b, dimsTag.Next, end);
             string name = Encoding.UTF8.GetString(b, nameTag.Data, nameTag.Size).TrimEnd('\0');
-            string where = parent.Length == 0 ? $"variable '{name}'" : $"{parent} element";
+            if (path.Length == 0) path = name;
+            string where = $"'{path}'";
             if (dims.Any(d => d < 0)) throw Bad(flags.Next, $"{where}: negative dimension in {string.Join(" x ", dims)}");
             long count = dims.Contains(0) ? 0 : 1;
             foreach (int d in dims)
@@ -181,33 +190,83 @@ public sealed class MatFile
                         imaginary = ToDoubles(b, imagTag.Type, imagTag.Data, imagTag.Size, realTag.Next);
                         CheckCount(imaginary.Length, count, where, realTag.Next);
                     }
-                    return new MatArray(name, matClass, dims, logical, real: real, imaginary: imaginary);
+                    return new MatArray(name, matClass, dims, logical, real: real, imaginary: imaginary, path: path, source: source);
                 }
                 case MatClass.Char:
                 {
                     var textTag = Tag(b, next, end);
                     string text = Chars(b, textTag.Type, textTag.Data, textTag.Size, next);
                     CheckCount(text.Length, count, where, next);
-                    return new MatArray(name, matClass, dims, logical, text: text);
+                    return new MatArray(name, matClass, dims, logical, text: text, path: path, source: source);
                 }
                 case MatClass.Cell:
                 {
                     var cells = new MatArray[count];
                     for (long i = 0; i < count; i++)
                     {
-                        var cellTag = Tag(b, next, end);
-                        if (cellTag.Type != MiMatrix) throw Bad(next, $"{where}: cell {i} is not an miMATRIX element");
-                        cells[i] = cellTag.Size == 0
-                            ? new MatArray("", MatClass.Double, [0, 0], false, real: [])
-                            : Matrix(b, cellTag.Data, cellTag.Data + cellTag.Size, $"{where} cell {i}");
-                        next = cellTag.Next;
+                        string cellPath = $"{path}{{{i + 1}}}";
+                        cells[i] = Element(b, ref next, end, cellPath, depth);
                     }
-                    return new MatArray(name, matClass, dims, logical, cells: cells);
+                    return new MatArray(name, matClass, dims, logical, cells: cells, path: path, source: source);
+                }
+                case MatClass.Struct or MatClass.Object:
+                {
+                    string? className = null;
+                    if (matClass == MatClass.Object)
+                    {
+                        var classTag = Tag(b, next, end);
+                        if (classTag.Type is not (MiInt8 or MiUInt8)) throw Bad(next, $"{where}: object class name must be miINT8 text");
+                        className = Encoding.UTF8.GetString(b, classTag.Data, classTag.Size).TrimEnd('\0');
+                        next = classTag.Next;
+                    }
+                    // Field names are stored as one block of fixed-width, NUL-padded names.
+                    var widthTag = Tag(b, next, end);
+                    if (widthTag.Type != MiInt32 || widthTag.Size != 4) throw Bad(next, $"{where}: field name length must be one miINT32");
+                    long width = (int)U32(b, widthTag.Data);
+                    var namesTag = Tag(b, widthTag.Next, end);
+                    if (namesTag.Type is not (MiInt8 or MiUInt8)) throw Bad(widthTag.Next, $"{where}: field names must be miINT8 text");
+                    if (width <= 0 ? namesTag.Size != 0 : namesTag.Size % width != 0)
+                        throw Bad(widthTag.Next, $"{where}: {namesTag.Size} bytes of field names do not divide into names of {width} bytes");
+                    int fieldCount = width <= 0 ? 0 : (int)(namesTag.Size / width);
+                    var fields = new string[fieldCount];
+                    for (int f = 0; f < fieldCount; f++)
+                    {
+                        string field = Encoding.UTF8.GetString(b, namesTag.Data + (int)(f * width), (int)width);
+                        int nul = field.IndexOf('\0');
+                        fields[f] = nul >= 0 ? field[..nul] : field;
+                        if (fields[f].Length == 0) throw Bad(widthTag.Next, $"{where}: field {f + 1} has an empty name");
+                        if (Array.IndexOf(fields, fields[f], 0, f) >= 0) throw Bad(widthTag.Next, $"{where}: field '{fields[f]}' appears twice");
+                    }
+                    next = namesTag.Next;
+                    // Each value needs at least an 8-byte tag, so more values than that cannot be genuine.
+                    long values = count * fieldCount;
+                    if (values > (end - next) / 8) throw Bad(next, $"{where}: {count} elements x {fieldCount} fields exceed the data present");
+                    var fieldValues = new MatArray[values];
+                    for (long i = 0; i < count; i++)
+                        for (int f = 0; f < fieldCount; f++)
+                        {
+                            string fieldPath = count == 1 ? $"{path}.{fields[f]}" : $"{path}({i + 1}).{fields[f]}";
+                            fieldValues[i * fieldCount + f] = Element(b, ref next, end, fieldPath, depth);
+                        }
+                    return new MatArray(name, matClass, dims, logical, path: path, source: source,
+                        fieldNames: fields, fieldValues: fieldValues, className: className);
                 }
                 default:
-                    // Struct, sparse and object arrays are listed without their contents.
-                    return new MatArray(name, matClass, dims, logical);
+                    // Sparse arrays, function handles and opaque objects are listed without their contents.
+                    return new MatArray(name, matClass, dims, logical, path: path, source: source);
             }
+        }
+
+        /// <summary>A cell element or struct field value: an miMATRIX element, possibly empty (MATLAB's []).</summary>
+        private MatArray Element(byte[] b, ref int next, int end, string path, int depth)
+        {
+            var tag = Tag(b, next, end);
+            if (tag.Type != MiMatrix) throw Bad(next, $"'{path}' is not an miMATRIX element");
+            var value = tag.Size == 0
+                ? new MatArray("", MatClass.Double, [0, 0], false, real: [], path: path, source: source)
+                : Matrix(b, tag.Data, tag.Data + tag.Size, path, depth + 1);
+            next = tag.Next;
+            return value;
         }
 
         private void CheckCount(long actual, long expected, string where, int at)

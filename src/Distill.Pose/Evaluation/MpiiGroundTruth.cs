@@ -63,7 +63,7 @@ public static class MpiiGroundTruth
         }
         catch (InvalidOperationException e)
         {
-            throw new FormatException($"{file.Source}: {e.Message}", e);
+            throw new FormatException(e.Message, e); // the message names the file already
         }
     }
 }

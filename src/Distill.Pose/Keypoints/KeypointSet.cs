@@ -17,6 +17,7 @@ public sealed class KeypointSet
     private readonly int[] _lower;
     private readonly double[] _sigmas;
     private readonly float[] _weights;
+    private readonly string[][] _aliases;
 
     /// <summary>The set's identifier, e.g. <c>coco17</c>.</summary>
     public string Name { get; }
@@ -55,9 +56,19 @@ public sealed class KeypointSet
     /// <summary>Per-keypoint loss weights (mmpose's joint_weights); all 1 when the file gives none.</summary>
     public float[] JointWeights => (float[])_weights.Clone();
 
+    /// <summary>
+    /// Other spellings of keypoint <paramref name="index"/> that annotation files use (the file's <c>aliases</c>), for
+    /// example a dataset's own "neck" for a set that calls the point upper_neck to share it by name with MPII.
+    /// </summary>
+    public IReadOnlyList<string> AliasesOf(int index) => _aliases[index];
+
+    /// <summary>Whether <paramref name="name"/> is keypoint <paramref name="index"/>'s name or one of its aliases.</summary>
+    public bool Matches(int index, string name) => _names[index] == name || Array.IndexOf(_aliases[index], name) >= 0;
+
     private KeypointSet(string name, string? sourcePath, string[] names, (int, int)[] flipPairs, SkeletonLink[] links,
-                        Rgb[] colors, int[] upper, int[] lower, double[] sigmas, float[] weights)
+                        Rgb[] colors, int[] upper, int[] lower, double[] sigmas, float[] weights, string[][]? aliases = null)
     {
+        _aliases = aliases ?? names.Select(_ => Array.Empty<string>()).ToArray();
         Name = name;
         SourcePath = sourcePath;
         _names = names;
@@ -214,8 +225,21 @@ public sealed class KeypointSet
             }
         }
 
+        var aliases = names.Select(_ => new List<string>()).ToArray();
+        foreach (var (keypoint, spellings) in file.Aliases ?? [])
+        {
+            int j = v.Resolve(index, keypoint, $"aliases.{keypoint}");
+            foreach (var alias in spellings ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(alias)) throw v.Error($"aliases.{keypoint}", "empty alias");
+                if (index.ContainsKey(alias)) throw v.Error($"aliases.{keypoint}", $"'{alias}' is already a keypoint name");
+                if (aliases.Any(a => a.Contains(alias))) throw v.Error($"aliases.{keypoint}", $"'{alias}' is listed twice");
+                aliases[j].Add(alias);
+            }
+        }
+
         return new KeypointSet(name, sourcePath, names, flipPairs.ToArray(), links.ToArray(), colors, upper, lower,
-                               file.Sigmas.ToArray(), weights);
+                               file.Sigmas.ToArray(), weights, aliases.Select(a => a.ToArray()).ToArray());
     }
 
     private readonly struct Validator(string source)

@@ -19,6 +19,7 @@ internal sealed class KeypointSetFile
     public List<string>? LowerBody { get; set; }
     public List<double>? Sigmas { get; set; }
     public List<double>? JointWeights { get; set; }
+    public Dictionary<string, List<string>>? Aliases { get; set; }
 
     internal sealed class LinkEntry
     {

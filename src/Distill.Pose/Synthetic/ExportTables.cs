@@ -32,6 +32,36 @@ internal static class ExportTables
         ("left_elbow", "left_elbow"), ("left_wrist", "left_wrist"),
     ];
 
+    /// <summary>AI Challenger's 14 keypoints in its order, named as its files name them (mmpose's converted JSON).</summary>
+    public static readonly (string Name, string Joint)[] Aic =
+    [
+        ("right_shoulder", "right_shoulder"), ("right_elbow", "right_elbow"), ("right_wrist", "right_wrist"),
+        ("left_shoulder", "left_shoulder"), ("left_elbow", "left_elbow"), ("left_wrist", "left_wrist"),
+        ("right_hip", "right_hip"), ("right_knee", "right_knee"), ("right_ankle", "right_ankle"), ("left_hip", "left_hip"),
+        ("left_knee", "left_knee"), ("left_ankle", "left_ankle"), ("head_top", "head_top"), ("neck", "upper_neck"),
+    ];
+
+    /// <summary>AIC's limbs, 1-based.</summary>
+    public static readonly int[][] AicSkeleton =
+    [
+        [3, 2], [2, 1], [1, 14], [14, 4], [4, 5], [5, 6], [9, 8], [8, 7], [7, 10], [10, 11], [11, 12], [13, 14], [1, 7], [4, 10],
+    ];
+
+    /// <summary>CrowdPose's 14 keypoints in its order, named as in its files.</summary>
+    public static readonly (string Name, string Joint)[] CrowdPose =
+    [
+        ("left_shoulder", "left_shoulder"), ("right_shoulder", "right_shoulder"), ("left_elbow", "left_elbow"),
+        ("right_elbow", "right_elbow"), ("left_wrist", "left_wrist"), ("right_wrist", "right_wrist"), ("left_hip", "left_hip"),
+        ("right_hip", "right_hip"), ("left_knee", "left_knee"), ("right_knee", "right_knee"), ("left_ankle", "left_ankle"),
+        ("right_ankle", "right_ankle"), ("top_head", "head_top"), ("neck", "upper_neck"),
+    ];
+
+    /// <summary>CrowdPose's limbs, 1-based.</summary>
+    public static readonly int[][] CrowdPoseSkeleton =
+    [
+        [11, 9], [9, 7], [12, 10], [10, 8], [7, 8], [1, 7], [2, 8], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [13, 14], [2, 14], [1, 14],
+    ];
+
     public static readonly BodyJoint[] CocoJoints = Coco.Select(e => BodyModel.Find(e.Joint)).ToArray();
 
     public static readonly BodyJoint[] MpiiJoints = Mpii.Select(e => BodyModel.Find(e.Joint)).ToArray();

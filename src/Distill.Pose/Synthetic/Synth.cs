@@ -3,18 +3,20 @@ using System.Diagnostics;
 namespace Distill.Pose.Synthetic;
 
 /// <summary>
-/// Generates synthetic pose datasets: articulated figures in cluttered scenes, written as a COCO person-keypoints set
-/// and an MPII set in mmpose's layout.
+/// Generates synthetic pose datasets: articulated figures in cluttered scenes, written as a COCO person-keypoints set,
+/// an MPII set in mmpose's layout, an AI Challenger set (COCO layout, as mmpose converts it) and a CrowdPose set.
 /// <code>
 /// DIR/coco/annotations/person_keypoints_{train,val}.json   DIR/coco/images/{train,val}/*.jpg
 /// DIR/mpii/annotations/mpii_{train,val}.json               DIR/mpii/images/*.jpg
+/// DIR/aic/annotations/aic_{train,val}.json                 DIR/aic/images/{train,val}/*.jpg
+/// DIR/crowdpose/annotations/crowdpose_{train,val}.json     DIR/crowdpose/images/*.jpg
 /// </code>
 /// Output is byte-identical for the same options at any thread count: each image is drawn from a random stream
 /// derived from (seed, dataset, index) alone and the annotation files carry no timestamps.
 /// </summary>
 public static class Synth
 {
-    private const int CocoDataset = 0, MpiiDataset = 1;
+    private const int CocoDataset = 0, MpiiDataset = 1, AicDataset = 2, CrowdPoseDataset = 3;
 
     public static SynthResult Generate(SynthOptions options)
     {
@@ -47,6 +49,31 @@ public static class Synth
             {
                 string name = $"{i + 1:D9}.jpg";
                 jobs.Add(new Job(MpiiDataset, i, name, Path.Combine(mpiiDir, "images", name)));
+            }
+        }
+
+        var (aicTrain, _) = Split(options.AicImages);
+        var (crowdTrain, _) = Split(options.CrowdPoseImages);
+        string aicDir = Path.Combine(root, "aic"), crowdDir = Path.Combine(root, "crowdpose");
+        if (options.AicImages > 0)
+        {
+            Directory.CreateDirectory(Path.Combine(aicDir, "annotations"));
+            for (int i = 0; i < options.AicImages; i++)
+            {
+                string split = i < aicTrain ? "train" : "val";
+                Directory.CreateDirectory(Path.Combine(aicDir, "images", split));
+                string name = $"{i + 1:x8}{i * 7919 % 65536:x4}.jpg"; // AIC names images by hash; any unique name does
+                jobs.Add(new Job(AicDataset, i, name, Path.Combine(aicDir, "images", split, name)));
+            }
+        }
+        if (options.CrowdPoseImages > 0)
+        {
+            Directory.CreateDirectory(Path.Combine(crowdDir, "annotations"));
+            Directory.CreateDirectory(Path.Combine(crowdDir, "images"));
+            for (int i = 0; i < options.CrowdPoseImages; i++)
+            {
+                string name = $"{100000 + i}.jpg";
+                jobs.Add(new Job(CrowdPoseDataset, i, name, Path.Combine(crowdDir, "images", name)));
             }
         }
 
@@ -88,6 +115,33 @@ public static class Synth
                 MpiiTrainJson = train, MpiiValJson = val,
             };
         }
+        if (options.AicImages > 0)
+        {
+            var aic = rendered.Where((_, k) => jobs[k].Dataset == AicDataset).ToList();
+            string train = Path.Combine(aicDir, "annotations", "aic_train.json");
+            string val = Path.Combine(aicDir, "annotations", "aic_val.json");
+            long annId = 1;
+            CocoWriter.Write(train, aic.Take(aicTrain).ToList(), ref annId, CocoStyle.Aic);
+            CocoWriter.Write(val, aic.Skip(aicTrain).ToList(), ref annId, CocoStyle.Aic);
+            result = result with
+            {
+                AicTrainImages = aicTrain, AicValImages = options.AicImages - aicTrain, AicTrainJson = train, AicValJson = val,
+            };
+        }
+        if (options.CrowdPoseImages > 0)
+        {
+            var crowd = rendered.Where((_, k) => jobs[k].Dataset == CrowdPoseDataset).ToList();
+            string train = Path.Combine(crowdDir, "annotations", "crowdpose_train.json");
+            string val = Path.Combine(crowdDir, "annotations", "crowdpose_val.json");
+            long annId = 1;
+            CocoWriter.Write(train, crowd.Take(crowdTrain).ToList(), ref annId, CocoStyle.CrowdPose);
+            CocoWriter.Write(val, crowd.Skip(crowdTrain).ToList(), ref annId, CocoStyle.CrowdPose);
+            result = result with
+            {
+                CrowdPoseTrainImages = crowdTrain, CrowdPoseValImages = options.CrowdPoseImages - crowdTrain,
+                CrowdPoseTrainJson = train, CrowdPoseValJson = val,
+            };
+        }
         return result with { Elapsed = clock.Elapsed };
     }
 
@@ -107,7 +161,10 @@ public static class Synth
         if (string.IsNullOrWhiteSpace(o.OutDir)) errors.Add("OutDir must name a directory");
         if (o.CocoImages < 0) errors.Add($"CocoImages must not be negative (got {o.CocoImages})");
         if (o.MpiiImages < 0) errors.Add($"MpiiImages must not be negative (got {o.MpiiImages})");
-        if (o.CocoImages <= 0 && o.MpiiImages <= 0) errors.Add("at least one of CocoImages and MpiiImages must be positive");
+        if (o.AicImages < 0) errors.Add($"AicImages must not be negative (got {o.AicImages})");
+        if (o.CrowdPoseImages < 0) errors.Add($"CrowdPoseImages must not be negative (got {o.CrowdPoseImages})");
+        if (o.CocoImages <= 0 && o.MpiiImages <= 0 && o.AicImages <= 0 && o.CrowdPoseImages <= 0)
+            errors.Add("at least one of CocoImages, MpiiImages, AicImages and CrowdPoseImages must be positive");
         if (o.Threads < 1) errors.Add($"Threads must be at least 1 (got {o.Threads})");
         if (o.JpegQuality is < 1 or > 100) errors.Add($"JpegQuality must be in 1..100 (got {o.JpegQuality})");
         if (errors.Count > 0) throw new ArgumentException("invalid synthetic dataset options: " + string.Join("; ", errors), nameof(o));

@@ -15,6 +15,12 @@ public sealed record SynthOptions
     /// <summary>Images of the MPII-format set (16 keypoints, head boxes), split 90/10; 0 skips the set.</summary>
     public int MpiiImages { get; init; }
 
+    /// <summary>Images of the AI Challenger set (14 keypoints, COCO layout as mmpose converts it), split 90/10; 0 skips the set.</summary>
+    public int AicImages { get; init; }
+
+    /// <summary>Images of the CrowdPose set (14 keypoints, crowdIndex per image), split 90/10; 0 skips the set.</summary>
+    public int CrowdPoseImages { get; init; }
+
     /// <summary>Clear a non-empty <see cref="OutDir"/> first instead of refusing it.</summary>
     public bool Force { get; init; }
 

@@ -17,5 +17,14 @@ public sealed record SynthResult
     public string? MpiiTrainJson { get; init; }
     public string? MpiiValJson { get; init; }
 
+    public int AicTrainImages { get; init; }
+    public int AicValImages { get; init; }
+    public string? AicTrainJson { get; init; }
+    public string? AicValJson { get; init; }
+    public int CrowdPoseTrainImages { get; init; }
+    public int CrowdPoseValImages { get; init; }
+    public string? CrowdPoseTrainJson { get; init; }
+    public string? CrowdPoseValJson { get; init; }
+
     public TimeSpan Elapsed { get; init; }
 }

@@ -131,7 +131,7 @@ public sealed class TrainingSetup : IDisposable
             if (o.Train.SelfDistill.Enabled && student.Codec is not Pose.Codecs.SimCCLabel)
                 throw new TrainingException("train.self_distill: self-distillation needs a SimCC student (model.head.type RTMCCHead)");
 
-            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true)).ToList();
+            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true, o.Evaluation.MpiiGt)).ToList();
             foreach (var s in sources)
                 log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report}{ValReport})", s.Name,
                     s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "", s.Val is { } v ? "; " + v.Report : "");

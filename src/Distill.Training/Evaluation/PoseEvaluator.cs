@@ -20,7 +20,7 @@ public sealed record SourcePredictions(SourceData Source, IReadOnlyList<PoseInst
 /// (with the flip test when asked), maps keypoints back to the image and projects the model's keypoint set onto the
 /// source's by name. Which metrics are computed is chosen by family (evaluation.metrics, by default
 /// <see cref="EvaluationOptions.DefaultMetrics"/>): COCO AP/AR on COCO-format sources (with mmpose's rescoring and
-/// OKS-NMS), PCKh on MPII-format sources, PCK@0.1 normalised by box size and the end-point error on every source.
+/// OKS-NMS; CrowdPose's AP/AR and crowd-index breakdown instead where asked and the images carry crowdIndex), PCKh on MPII-format sources, PCK@0.1 normalised by box size and the end-point error on every source.
 /// </summary>
 public static class PoseEvaluator
 {
@@ -135,7 +135,9 @@ public static class PoseEvaluator
         if (hasGtKeypoints && metrics.Contains(MetricFamily.Epe))
             m[MetricNames.Epe] = EndPointError.Compute(p.Keypoints, gt, vis);
 
-        if (p.Source.Val is CocoKeypointDataset coco && metrics.Contains(MetricFamily.Coco))
+        bool crowdPose = p.Source.Val is CocoKeypointDataset { Images.Count: > 0 } cp && cp.Images.All(i => i.CrowdIndex is not null)
+            && metrics.Contains(MetricFamily.CrowdPose);
+        if (p.Source.Val is CocoKeypointDataset coco && (crowdPose || metrics.Contains(MetricFamily.Coco)))
         {
             var gtAnns = coco.GroundTruth.Select(g => new CocoKeypointAnnotation(g.ImageId, g.InstanceId, Triplets(g.Keypoints, g.Visibility),
                 g.Area, [g.Bbox.X, g.Bbox.Y, g.Bbox.Width, g.Bbox.Height], g.IsCrowd, g.NumKeypoints)).ToList();
@@ -156,14 +158,19 @@ public static class PoseEvaluator
             // The scoring `distill predict` writes too: rescored instance scores, then OKS-NMS per image.
             var kept = TopdownResultScoring.Apply(people, set.Sigmas)
                 .Select(r => new CocoKeypointResult(people[r.Index].Image, people[r.Index].Keypoints, r.Score)).ToList();
-            var stats = new CocoKeypointEvaluator(set.Sigmas).Evaluate(truth, kept);
-            foreach (var (name, value) in stats.ToDictionary()) m[name] = value;
+            var stats = crowdPose
+                ? new CrowdPoseEvaluator(set.Sigmas).Evaluate(truth, kept, coco.Images.ToDictionary(i => i.Id, i => i.CrowdIndex!.Value)).ToDictionary()
+                : new CocoKeypointEvaluator(set.Sigmas).Evaluate(truth, kept).ToDictionary();
+            foreach (var (name, value) in stats) m[name] = value;
         }
         else if (p.Source.Val is MpiiDataset && metrics.Contains(MetricFamily.Pckh) && p.Instances.All(i => i.HeadBox is not null) && k == 16)
         {
             var heads = p.Instances.Select(i => MpiiPckh.HeadSize(i.HeadBox!.Value.X, i.HeadBox.Value.Y, i.HeadBox.Value.X2, i.HeadBox.Value.Y2)).ToList();
-            // Predictions and ground truth come from the same JSON frame here, so no 1-based offset applies.
-            var r = MpiiPckh.Evaluate(p.Keypoints, gt, vis, heads, 0.5, predictionOffset: 0);
+            // Predictions and ground truth come from the same annotation frame, so no 1-based offset applies, unless the
+            // head boxes came from mpii_gt_val.mat: then the numbers follow mmpose's rule for it (+1 px, strict <).
+            bool mmpose = p.Source.PckhFromMpiiGt;
+            var r = MpiiPckh.Evaluate(p.Keypoints, gt, vis, heads, 0.5,
+                predictionOffset: mmpose ? MpiiPckh.DefaultPredictionOffset : 0, inclusive: !mmpose);
             m[MetricNames.Pckh] = r.Mean;
             m[MetricNames.PckhAt01] = r.MeanAt01;
         }

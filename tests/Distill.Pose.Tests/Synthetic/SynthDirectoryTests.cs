@@ -45,7 +45,7 @@ public sealed class SynthDirectoryTests
     {
         using var dir = new TempDir();
         var e = Assert.Throws<ArgumentException>(() => Synth.Generate(new SynthOptions { OutDir = dir.Path, Threads = 0 }));
-        Assert.Contains("at least one of CocoImages and MpiiImages", e.Message);
+        Assert.Contains("at least one of CocoImages, MpiiImages, AicImages and CrowdPoseImages", e.Message);
         Assert.Contains("Threads", e.Message);
         e = Assert.Throws<ArgumentException>(() => Synth.Generate(new SynthOptions { OutDir = dir.Path, CocoImages = -1, MpiiImages = 3 }));
         Assert.Contains("CocoImages must not be negative", e.Message);

@@ -145,7 +145,7 @@ public sealed class SchemaKeysTests : IDisposable
           log_interval: 10
           self_distill: {enabled: true, epochs: 20, logit_weight: 0.5}
         teachers_manifest: registry/teachers.yaml
-        evaluation: {metrics: [pckh, epe], best_metric: mpii/EPE, rule: less, flip_test: false}
+        evaluation: {metrics: [pckh, epe], best_metric: mpii/EPE, rule: less, flip_test: false, mpii_gt: mpii/mpii_gt_val.mat}
         logging: {tensorboard: false, log_images: true, histograms: true, histogram_interval: 3}
         checkpoint: {interval: 1, keep_last: 5, save_best: false, save_optimizer: false}
         """;
@@ -191,6 +191,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.SelfDistill.Epochs, exp.Train.SelfDistill.LogitWeight));
         Assert.Equal((CompareRule.Less, (bool?)false), (exp.Evaluation.Rule, exp.Evaluation.FlipTest));
         Assert.Equal([MetricFamily.Pckh, MetricFamily.Epe], exp.Evaluation.Metrics);
+        Assert.Equal("mpii/mpii_gt_val.mat", exp.Evaluation.MpiiGt);
         Assert.Equal("registry/teachers.yaml", exp.TeachersManifest);
         Assert.Equal((false, true, true, (int?)3), (exp.Logging.Tensorboard, exp.Logging.LogImages, exp.Logging.Histograms, exp.Logging.HistogramInterval));
         Assert.Equal((1, 5, false, false), (exp.Checkpoint.Interval, exp.Checkpoint.KeepLast, exp.Checkpoint.SaveBest, exp.Checkpoint.SaveOptimizer));

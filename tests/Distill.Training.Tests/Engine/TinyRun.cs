@@ -23,10 +23,27 @@ internal sealed class TinyRun : IDisposable
 
     private string Data => Path.Combine(Dir, "data").Replace('\\', '/');
 
-    public TinyRun(int seed, int images = 12, int mpiiImages = 0)
+    public TinyRun(int seed, int images = 12, int mpiiImages = 0, int aicImages = 0, int crowdPoseImages = 0)
     {
-        Synth.Generate(new SynthOptions { OutDir = Path.Combine(Dir, "data"), Seed = seed, CocoImages = images, MpiiImages = mpiiImages, Threads = 2 });
+        Synth.Generate(new SynthOptions
+        {
+            OutDir = Path.Combine(Dir, "data"), Seed = seed, CocoImages = images, MpiiImages = mpiiImages,
+            AicImages = aicImages, CrowdPoseImages = crowdPoseImages, Threads = 2,
+        });
     }
+
+    /// <summary>The synthetic AI Challenger set (needs <c>aicImages</c> > 0) as a data.sources entry.</summary>
+    public string AicSource =>
+        $"{{name: aic, format: coco, keypoint_set: aic14, ann_file: {Data}/aic/annotations/aic_train.json, img_dir: {Data}/aic/images/train, " +
+        $"val_ann_file: {Data}/aic/annotations/aic_val.json, val_img_dir: {Data}/aic/images/val}}";
+
+    /// <summary>The synthetic CrowdPose set (needs <c>crowdPoseImages</c> > 0) as a data.sources entry.</summary>
+    public string CrowdPoseSource =>
+        $"{{name: crowdpose, format: coco, keypoint_set: crowdpose14, ann_file: {Data}/crowdpose/annotations/crowdpose_train.json, " +
+        $"img_dir: {Data}/crowdpose/images, val_ann_file: {Data}/crowdpose/annotations/crowdpose_val.json}}";
+
+    /// <summary>The synthetic data folder.</summary>
+    public string DataDir => Data;
 
     /// <summary>The synthetic COCO set as a data.sources entry (YAML flow mapping).</summary>
     public string CocoSource =>

@@ -31,6 +31,13 @@ public enum MetricFamily
     /// <summary>Mean end-point error of the visible keypoints in image pixels (EPE), on every source.</summary>
     [ConfigName("epe")]
     Epe,
+
+    /// <summary>
+    /// CrowdPose's AP/AR and its AP by crowd index (AP(E), AP(M), AP(H)), on COCO-format sources whose images carry
+    /// crowdIndex; on such a source it takes the place of the coco family.
+    /// </summary>
+    [ConfigName("crowdpose")]
+    CrowdPose,
 }
 
 /// <summary>The names under which each metric family reports (after the source's name: SOURCE/NAME).</summary>
@@ -46,6 +53,7 @@ public static class MetricNames
         MetricFamily.Coco => CocoKeypointStats.Names,
         MetricFamily.Pckh => [Pckh, PckhAt01],
         MetricFamily.Pck => [Pck],
+        MetricFamily.CrowdPose => CrowdPoseStats.Names,
         _ => [Epe],
     };
 
@@ -55,7 +63,7 @@ public static class MetricNames
     /// <summary>Whether <paramref name="family"/> is computed on sources of <paramref name="format"/>.</summary>
     public static bool AppliesTo(MetricFamily family, DataFormat format) => family switch
     {
-        MetricFamily.Coco => format == DataFormat.Coco,
+        MetricFamily.Coco or MetricFamily.CrowdPose => format == DataFormat.Coco,
         MetricFamily.Pckh => format == DataFormat.Mpii,
         _ => true,
     };
@@ -83,6 +91,14 @@ public sealed class EvaluationOptions : IValidatable
 
     /// <summary>Flip test during validation; null follows model.test_cfg.flip_test.</summary>
     public bool? FlipTest { get; set; }
+
+    /// <summary>
+    /// MPII's validation ground truth (mpii_gt_val.mat) for the validation split of MPII-format sources, one person per
+    /// record in file order (mmpose's mpii_val.json). PCKh then uses its head boxes and mmpose's rule: predictions
+    /// + 1 px (MATLAB's 1-based frame), correct when distance / head size &lt; threshold. Null: head boxes from the
+    /// annotation records, no offset, distance / head size &lt;= threshold.
+    /// </summary>
+    public string? MpiiGt { get; set; }
 
     /// <summary>The source part of <see cref="BestMetric"/>, or null when it is malformed.</summary>
     public string? BestMetricSource => SplitBest() is var (source, _) ? source : null;
