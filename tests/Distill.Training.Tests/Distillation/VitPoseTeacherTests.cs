@@ -19,7 +19,7 @@ public sealed class VitPoseTeacherTests : IDisposable
 {
     private const string Fixture = "vit-tiny4_coco_256x192";
 
-    private readonly TinyRun _run = new(seed: 31, images: 6, mpiiImages: 6);
+    private readonly TinyRun _run = new(seed: 31, images: 4, mpiiImages: 4);
 
     public void Dispose() => _run.Dispose();
 
@@ -70,12 +70,14 @@ public sealed class VitPoseTeacherTests : IDisposable
             "head: {type: RTMCCHead, gau: {hidden_dims: 32, s: 16}}, codec: {type: SimCCLabel, sigma: [2.0, 2.0], normalize: false}}",
             seed: 41, "weight: 0.45");
         var config = Path.Combine(_run.Dir, "vitpose-teacher.yaml");
-        // The shipped experiment (RTMPose-t unified student, its losses, optimizer and pipelines) with small data and
-        // two epochs; its teachers keep their names and weights, with the stand-in files.
+        // The shipped experiment (RTMPose-t unified student, its losses, optimizer and pipelines) with small data, a
+        // smaller student input and two epochs (the second on the stage-2 pipeline); its teachers keep their names
+        // and weights, with the stand-in files.
         File.WriteAllText(config, $$"""
             _base_: {{Repo("configs", "distill", "vitpose-b_to_rtmpose-t_unified.yaml")}}
             work_dir: {{_run.Dir.Replace('\\', '/')}}/vitpose-teacher
             threads: 2
+            model: {input_size: [96, 128]}
             data:
               sources:
                 - {{_run.CocoSource}}

@@ -80,8 +80,10 @@ public sealed class VitRegressionBaselineTests
     private sealed class Recorder : ITrainingProgress
     {
         public List<StepProgress> Reports { get; } = [];
+        public List<ValidationProgress> Validation { get; } = [];
         public bool ShowsSteps => true;
         public void Report(StepProgress progress) => Reports.Add(progress);
+        public void ReportValidation(ValidationProgress progress) => Validation.Add(progress);
     }
 
     [Theory]
@@ -143,10 +145,15 @@ public sealed class VitRegressionBaselineTests
         Assert.InRange(val["val/mpii/PCKh"], 0, 1);
         Assert.True(result.LastMetrics.ContainsKey("mpii/PCKh"));
 
-        // The progress display received every step with its loss.
+        // The progress display heard every step with its loss, and validation batch by batch up to the whole split.
         Assert.NotEmpty(sink.Reports);
         Assert.All(sink.Reports, r => Assert.Contains("loss_kpt", r.Values.Keys));
         Assert.Equal(4, sink.Reports[^1].Epoch);
         Assert.Equal(sink.Reports[^1].Steps, sink.Reports[^1].Step);
+        Assert.NotEmpty(sink.Validation);
+        Assert.All(sink.Validation, v => Assert.Equal((4, "mpii"), (v.Epoch, v.Source)));
+        Assert.True(sink.Validation.Select(v => v.Done).SequenceEqual(sink.Validation.Select(v => v.Done).Order()), "validation progress went backwards");
+        Assert.Equal(sink.Validation[^1].Total, sink.Validation[^1].Done);
+        Assert.True(sink.Validation[^1].Total > 0);
     }
 }
