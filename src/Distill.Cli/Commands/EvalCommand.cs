@@ -43,7 +43,8 @@ internal static class EvalCommand
         var (model, set) = ModelFactory.Build(o.Model, o.Losses.Gt);
         using (model)
         {
-            WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
+            var loaded = WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
+            if (loaded.Mapped) Console.Error.WriteLine($"eval: {loaded}");
             model.To(device);
             var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: false, val: true, o.Evaluation.MpiiGt)).ToList();
             // With skip_bad, what was left out is said: a metric over fewer instances is not the same metric.

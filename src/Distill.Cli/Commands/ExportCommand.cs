@@ -29,7 +29,8 @@ internal static class ExportCommand
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {
-                WeightsLoader.LoadInto(model, Path.GetFullPath(r.GetValue(checkpoint)!));
+                var loaded = WeightsLoader.LoadInto(model, Path.GetFullPath(r.GetValue(checkpoint)!));
+                if (loaded.Mapped) Console.Error.WriteLine($"export: {loaded}");
                 model.Eval();
                 var path = r.GetValue(output)!;
                 OnnxExporter.ExportToFile(model, path, new OnnxExportOptions

@@ -59,7 +59,8 @@ internal static class PredictCommand
 
         var (model, kps) = ModelFactory.Build(mo);
         using var _m = model;
-        WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
+        var loaded = WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
+        if (loaded.Mapped) Console.Error.WriteLine($"predict: {loaded}");
         model.Eval();
 
         // COCO-style names (000000000785.jpg) carry their image id.
@@ -79,6 +80,10 @@ internal static class PredictCommand
 
         Directory.CreateDirectory(outDir);
         var pipeline = new TopdownPipeline(new TopdownPipelineOptions { InputSize = model.InputSize, Mean = model.Mean, Std = model.Std });
+        // test_cfg.inference: classic crops and decodes as the original ViTPose demo does (mmpose 0.x).
+        var classic = mo.TestCfg.Inference == Distill.Pose.Models.Options.TopdownInference.Classic
+            ? new ClassicTopdown(model.InputSize, model.Mean, model.Std) : null;
+        var heatmapSize = (model.Codec as Distill.Pose.Codecs.HeatmapCodec)?.HeatmapSize ?? default;
         // Every file is one image for OKS-NMS, whether or not its name carries a COCO id.
         var imageOf = files.Select((f, i) => (f, i)).ToDictionary(x => x.f, x => (long)x.i);
         var people = new List<(int Job, TopdownPrediction Prediction)>();
@@ -122,7 +127,7 @@ internal static class PredictCommand
         {
             for (int start = 0; start < jobs.Count; start += batchSize)
             {
-                var batch = new List<(int Job, BoundingBox Box, TopdownResult Crop)>();
+                var batch = new List<(int Job, BoundingBox Box, float[] Input, Func<double, double, (double X, double Y)> ToImage)>();
                 for (int j = start; j < Math.Min(jobs.Count, start + batchSize); j++)
                 {
                     var (file, _, box, _) = jobs[j];
@@ -147,24 +152,36 @@ internal static class PredictCommand
                     if (b.X >= img.Width || b.Y >= img.Height || b.X + b.Width <= 0 || b.Y + b.Height <= 0)
                         Console.Error.WriteLine($"predict: warning: {file}: box {Describe(b)} lies wholly outside the {img.Width}x{img.Height} image");
                     var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[kps.Count * 2], Visibility = new float[kps.Count] };
-                    batch.Add((j, b, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
+                    if (classic is null)
+                    {
+                        var crop = pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j);
+                        batch.Add((j, b, crop.Input, crop.Geometry.CropToImage));
+                    }
+                    else
+                    {
+                        var crop = classic.Cut(img, b.X, b.Y, b.Width, b.Height);
+                        batch.Add((j, b, crop.Input, (hx, hy) => ClassicTopdown.ToImage(hx, hy, crop.Center, crop.Scale, heatmapSize)));
+                    }
                 }
                 if (batch.Count == 0) continue;
                 bool released = false;
                 var (w, h) = model.InputSize;
                 var flat = new float[batch.Count * 3 * h * w];
-                for (int i = 0; i < batch.Count; i++) batch[i].Crop.Input.CopyTo(flat, i * 3 * h * w);
+                for (int i = 0; i < batch.Count; i++) batch[i].Input.CopyTo(flat, i * 3 * h * w);
                 Distill.Pose.Codecs.DecodedKeypoints dec;
                 using (torch.NewDisposeScope())
                 using (Autograd.InferenceMode())
-                    dec = model.Predict(torch.FromArray(flat, [batch.Count, 3, h, w]), flip);
+                {
+                    var input = torch.FromArray(flat, [batch.Count, 3, h, w]);
+                    dec = classic is null ? model.Predict(input, flip) : ClassicTopdown.Predict(model, input, flip);
+                }
                 for (int i = 0; i < batch.Count; i++)
                 {
                     var (file, _, _, boxScore) = jobs[batch[i].Job];
                     var trip = new double[kps.Count * 3];
                     for (int k = 0; k < kps.Count; k++)
                     {
-                        var (x, y) = batch[i].Crop.Geometry.CropToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
+                        var (x, y) = batch[i].ToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
                         trip[3 * k] = x;
                         trip[3 * k + 1] = y;
                         trip[3 * k + 2] = dec.Scores[i, k];
@@ -173,7 +190,7 @@ internal static class PredictCommand
                     mine.Add(people.Count);
                     people.Add((batch[i].Job, new TopdownPrediction(imageOf[file], batch[i].Box, boxScore, trip)));
                 }
-                foreach (var (job, _, _) in batch)
+                foreach (var (job, _, _, _) in batch)
                 {
                     var file = jobs[job].File;
                     if (lastJob[file] != job) continue;

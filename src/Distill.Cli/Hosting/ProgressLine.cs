@@ -28,6 +28,25 @@ public sealed class ProgressLine : ITrainingProgress
         if (p.Step == p.Steps) AnsiConsole.WriteLine();
     }
 
+    public void ReportValidation(ValidationProgress p)
+    {
+        if (!_enabled) return;
+        long now = Environment.TickCount64;
+        if (now - _lastDraw < 200 && p.Done != p.Total) return;
+        _lastDraw = now;
+        AnsiConsole.Markup("\r\u001b[2K" + Format(p));
+        if (p.Done == p.Total) AnsiConsole.WriteLine();
+    }
+
+    /// <summary>The validation line as Spectre markup: epoch, source, bar and instances predicted.</summary>
+    public static string Format(ValidationProgress p)
+    {
+        const int width = 24;
+        int filled = p.Total == 0 ? 0 : (int)Math.Round(width * (double)p.Done / p.Total);
+        var bar = new string('━', filled) + new string('─', width - filled);
+        return $"validation epoch {p.Epoch} {Markup.Escape(p.Source)} [blue]{bar}[/] {p.Done}/{p.Total}";
+    }
+
     /// <summary>The line as Spectre markup: bar, position, ETA, speed and the loss terms.</summary>
     public static string Format(StepProgress p)
     {

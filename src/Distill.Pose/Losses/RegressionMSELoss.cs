@@ -6,7 +6,7 @@ namespace Distill.Pose.Losses;
 /// Masked MSE on normalised coordinates: sum over (x, y) of weight * (pred - target)^2 divided by the number of
 /// weighted coordinates (at least 1), so empty person slots and unlabeled joints contribute nothing.
 /// </summary>
-public sealed class RegressionMSELoss
+public sealed class RegressionMSELoss : IRegressionLoss
 {
     /// <param name="pred">(N, K, 2)</param>
     /// <param name="target">(N, K, 2)</param>

@@ -73,8 +73,10 @@ public static class ModelFactory
             _ => GtLossType.RegressionMSE,
         };
         // Each head computes one loss; a config naming another would otherwise train with a loss it did not ask for.
-        if (gt.Type is { } asked && asked != computed)
-            throw new ArgumentException($"losses.gt.type: a {h.Type} trains with {computed}, not {asked}");
+        bool regressionLoss = h.Type == HeadType.RegressionHead && gt.Type is GtLossType.SmoothL1Loss or GtLossType.RLELoss;
+        if (gt.Type is { } asked && asked != computed && !regressionLoss)
+            throw new ArgumentException($"losses.gt.type: a {h.Type} trains with " +
+                (h.Type == HeadType.RegressionHead ? "RegressionMSE, SmoothL1Loss or RLELoss" : computed.ToString()) + $", not {asked}");
         switch (h.Type)
         {
             case HeadType.RTMCCHead:
@@ -95,7 +97,12 @@ public static class ModelFactory
                     LossWeight = gt.Weight,
                 };
             case HeadType.RegressionHead:
-                return new RegressionHead(cin, k, h.NumPersons) { LossWeight = gt.Weight };
+                // RLE needs a sigma per coordinate, so its head predicts 4 values per keypoint.
+                var rle = gt.Type == GtLossType.RLELoss;
+                var reg = new RegressionHead(cin, k, h.NumPersons, withSigma: rle) { LossWeight = gt.Weight };
+                if (rle) reg.LossFunction = new RLELoss();
+                else if (gt.Type == GtLossType.SmoothL1Loss) reg.LossFunction = new RegressionSmoothL1Loss();
+                return reg;
             default:
                 throw new ArgumentException($"model.head.type: unknown head {h.Type}");
         }

@@ -45,6 +45,9 @@ public sealed class TeacherModel : IDisposable
     public TopdownPoseEstimator Model { get; }
     public KeypointSet KeypointSet { get; }
     public (int Width, int Height) InputSize => Model.InputSize;
+
+    /// <summary>How the teacher's checkpoint was read (its layout and any key mapping); null when built without one.</summary>
+    public WeightsLoadReport? CheckpointReport { get; set; }
     /// <summary>How much this teacher's distillation terms count.</summary>
     public TeacherWeights Weights { get; }
     /// <summary>Teacher index of each student keypoint, or -1 when the teacher does not know it.</summary>

@@ -16,10 +16,10 @@ public static class ShardedEvaluation
 {
     public static Dictionary<string, double> Evaluate(DistributedContext dist, TopdownPoseEstimator model, KeypointSet modelSet,
         IReadOnlyList<SourceData> sources, Device device, int batchSize, bool flipTest, int workers,
-        IReadOnlyCollection<Config.Schema.MetricFamily>? families = null)
+        IReadOnlyCollection<Config.Schema.MetricFamily>? families = null, Action<string, int, int>? progress = null)
     {
         if (!dist.IsDistributed)
-            return PoseEvaluator.Evaluate(model, modelSet, sources, device, batchSize, flipTest, workers, CancellationToken.None, families);
+            return PoseEvaluator.Evaluate(model, modelSet, sources, device, batchSize, flipTest, workers, CancellationToken.None, families, progress);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var s in sources.Where(s => s.Val is not null))
         {

@@ -18,4 +18,13 @@ public interface ITrainingProgress
     bool ShowsSteps { get; }
 
     void Report(StepProgress progress);
+
+    /// <summary>Called after each validation batch; hosts that show no validation progress need not implement it.</summary>
+    void ReportValidation(ValidationProgress progress)
+    {
+    }
 }
+
+/// <summary>Where a validation pass stands: instances of one source's validation split predicted so far.</summary>
+/// <param name="Epoch">1-based epoch being validated.</param>
+public sealed record ValidationProgress(int Epoch, string Source, int Done, int Total);

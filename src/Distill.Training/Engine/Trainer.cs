@@ -462,7 +462,8 @@ public sealed class Trainer : IDisposable
         // Workers validate rank 0's weights (their BN statistics drift apart in training), each its shard of every split.
         BroadcastModels();
         var metrics = ShardedEvaluation.Evaluate(_s.Dist, stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest,
-            _cfg.ValWorkers, _cfg.Metrics);
+            _cfg.ValWorkers, _cfg.Metrics,
+            _progress is null ? null : (source, done, total) => _progress.ReportValidation(new ValidationProgress(epoch, source, done, total)));
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);

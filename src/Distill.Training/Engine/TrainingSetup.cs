@@ -125,6 +125,7 @@ public sealed class TrainingSetup : IDisposable
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
+                if (teacher.CheckpointReport is { Mapped: true } mapped) log.LogInformation("teacher {Name} weights: {Report}", t.Name, mapped);
             }
             distiller.Validate();
             dist.BroadcastStates(distiller.Modules().SelectMany(m => m.Module.StateDict().Select(kv => kv.Value)));
@@ -281,8 +282,9 @@ public sealed class TrainingSetup : IDisposable
     {
         if (m.InitCheckpoint is { } init)
         {
-            WeightsLoader.LoadInto(student, Path.GetFullPath(init));
+            var loaded = WeightsLoader.LoadInto(student, Path.GetFullPath(init));
             log.LogInformation("initialised from {Checkpoint}", init);
+            if (loaded.Mapped) log.LogInformation("{Report}", loaded);
         }
         if (m.BackboneCheckpoint is { } bb)
         {

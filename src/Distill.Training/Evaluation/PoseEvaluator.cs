@@ -27,12 +27,13 @@ public static class PoseEvaluator
     /// <summary>Every source's metrics, named SOURCE/NAME; <paramref name="metrics"/> null computes the default families.</summary>
     public static Dictionary<string, double> Evaluate(TopdownPoseEstimator model, KeypointSet modelSet, IReadOnlyList<SourceData> sources,
         Device device, int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default,
-        IReadOnlyCollection<MetricFamily>? metrics = null)
+        IReadOnlyCollection<MetricFamily>? metrics = null, Action<string, int, int>? progress = null)
     {
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var s in sources.Where(s => s.Val is not null))
         {
-            var preds = Predict(model, modelSet, s, device, batchSize, flipTest, workers, ct);
+            var preds = Predict(model, modelSet, s, device, batchSize, flipTest, null, workers, ct,
+                progress is null ? null : (done, total) => progress(s.Name, done, total));
             foreach (var (k, v) in Score(preds, metrics)) values[$"{s.Name}/{k}"] = v;
         }
         return values;
@@ -42,9 +43,13 @@ public static class PoseEvaluator
         int batchSize, bool flipTest, int workers = 2, CancellationToken ct = default) =>
         Predict(model, modelSet, source, device, batchSize, flipTest, null, workers, ct);
 
-    /// <summary>Predictions for the validation instances at <paramref name="indices"/> (all of them when null), in that order.</summary>
+    /// <summary>
+    /// Predictions for the validation instances at <paramref name="indices"/> (all of them when null), in that order;
+    /// <paramref name="progress"/> hears (instances done, total) after each batch.
+    /// </summary>
     public static SourcePredictions Predict(TopdownPoseEstimator model, KeypointSet modelSet, SourceData source, Device device,
-        int batchSize, bool flipTest, IReadOnlyList<int>? indices, int workers = 2, CancellationToken ct = default)
+        int batchSize, bool flipTest, IReadOnlyList<int>? indices, int workers = 2, CancellationToken ct = default,
+        Action<int, int>? progress = null)
     {
         var val = source.Val ?? throw new ArgumentException($"source '{source.Name}' has no validation split");
         var instances = (indices ?? Enumerable.Range(0, val.Count).ToList()).Select(i => val[i]).ToList();
@@ -110,6 +115,7 @@ public static class PoseEvaluator
                     kps[start + i] = p;
                     scores[start + i] = sc;
                 }
+                progress?.Invoke(start + n, instances.Count);
             }
         }
         finally

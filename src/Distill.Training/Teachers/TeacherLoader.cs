@@ -56,6 +56,7 @@ public sealed class TeacherLoader(string manifestPath)
         if (files.Sha256 is not null) Sha256Digest.Verify(files.Checkpoint, files.Sha256, $"teacher '{t.Name}'");
         var options = ModelConfig.Load(files.Config);
         var (model, set) = ModelFactory.Build(options);
+        WeightsLoadReport loaded;
         try
         {
             var input = model.InputSize;
@@ -64,7 +65,7 @@ public sealed class TeacherLoader(string manifestPath)
             CheckAgreement($"teachers.{t.Name}", t.KeypointSet, t.InputSize, set, input, files.Config);
             try
             {
-                WeightsLoader.LoadInto(model, files.Checkpoint);
+                loaded = WeightsLoader.LoadInto(model, files.Checkpoint);
             }
             catch (InvalidDataException ex)
             {
@@ -76,7 +77,9 @@ public sealed class TeacherLoader(string manifestPath)
             model.Dispose();
             throw;
         }
-        return TeacherModel.Create(t, model, set, studentSet, device);
+        var teacher = TeacherModel.Create(t, model, set, studentSet, device);
+        teacher.CheckpointReport = loaded;
+        return teacher;
     }
 
     /// <summary>A keypoint set or input size written beside a teacher must be the one its config builds.</summary>

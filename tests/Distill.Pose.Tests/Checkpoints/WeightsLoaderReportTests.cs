@@ -8,7 +8,7 @@ namespace Distill.Pose.Tests.Checkpoints;
 public sealed class WeightsLoaderReportTests
 {
     [Fact]
-    public void OriginalViTPoseCheckpointLoadedAsWeightsGetsALayoutHint()
+    public void OriginalViTPoseCheckpointLoadsThroughItsKeyMap()
     {
         using var tmp = new TempFiles();
         var original = TinyVitCheckpoints.Original();
@@ -17,9 +17,24 @@ public sealed class WeightsLoaderReportTests
         foreach (var t in original.Values) t.Dispose();
 
         using var model = TinyVitCheckpoints.Model();
+        var report = WeightsLoader.LoadInto(model, path);
+        Assert.Equal(CheckpointLayout.OriginalViTPose, report.Layout);
+        Assert.Equal(model.StateDict().Count(), report.Loaded);
+    }
+
+    [Fact]
+    public void HuggingFaceCheckpointLoadedAsWeightsGetsALayoutHint()
+    {
+        using var tmp = new TempFiles();
+        var hf = TinyVitCheckpoints.HuggingFace("vit.");
+        var path = Path.Combine(tmp.Dir, "hf.safetensors");
+        SafeTensors.Save(path, hf);
+        foreach (var t in hf.Values) t.Dispose();
+
+        using var model = TinyVitCheckpoints.Model();
         var e = Assert.Throws<InvalidDataException>(() => WeightsLoader.LoadInto(model, path));
         Assert.StartsWith(path + ": cannot load state dict", e.Message);
-        Assert.Contains("this looks like a checkpoint of the original ViTPose layout", e.Message);
+        Assert.Contains("this looks like a Hugging Face ViT checkpoint", e.Message);
         Assert.Contains("model.backbone_checkpoint", e.Message);
         // A few keys per kind, then counts: nowhere near one line per key.
         Assert.Matches(@"unexpected keys \(\d+\): ([^,]+, ){5}and \d+ more", e.Message);

@@ -39,20 +39,44 @@ public static class WeightsLoader
         return StateDictLoader.LoadStateDict(path, options);
     }
 
-    /// <summary>Loads a checkpoint's weights into <paramref name="model"/> (strict: every key must match) and frees them.</summary>
-    public static void LoadInto(Distill.Torch.Nn.Module model, string path, bool preferEma = true)
+    /// <summary>
+    /// Loads a checkpoint's weights into <paramref name="model"/> (strict: every key must match) and frees them. A
+    /// checkpoint of the original ViTPose release (backbone.blocks.*, keypoint_head.*) is recognised by its keys and
+    /// mapped to mmpose names first (<see cref="ViTPoseKeyMap"/>); the report says what was renamed.
+    /// </summary>
+    public static WeightsLoadReport LoadInto(Distill.Torch.Nn.Module model, string path, bool preferEma = true)
     {
         var sd = Load(path, preferEma);
+        KeyMapResult? mapped = null;
         try
         {
-            model.LoadStateDict(sd, strict: true);
+            var layout = KeyMaps.Detect(sd.Keys);
+            IReadOnlyDictionary<string, Tensor> weights = sd;
+            if (layout == CheckpointLayout.OriginalViTPose)
+            {
+                var vit = model.NamedChildren().FirstOrDefault(c => c.Key == "backbone").Value as Backbones.VisionTransformer;
+                mapped = ViTPoseKeyMap.ToMmpose(sd, vit, path);
+                weights = mapped.StateDict;
+            }
+            model.LoadStateDict(weights, strict: true);
+            return new WeightsLoadReport
+            {
+                Path = path,
+                Layout = mapped?.Layout ?? CheckpointLayout.Mmpose,
+                Loaded = weights.Count,
+                Renamed = mapped is null ? []
+                    : mapped.StateDict.Keys.SelectMany(to => mapped.Sources[to].Where(from => from != to).Select(from => (from, to))).ToList(),
+                Notes = mapped?.Notes ?? [],
+            };
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}{LayoutHint(sd.Keys)}", e);
+            var mappedNote = mapped is null ? "" : $" (keys read as the {mapped.Layout} layout and mapped to mmpose names)";
+            throw new InvalidDataException($"{path}: {e.Message}{mappedNote}{(mapped is null ? LayoutHint(sd.Keys) : "")}", e);
         }
         finally
         {
+            mapped?.Dispose();
             foreach (var t in sd.Values) t.Dispose();
         }
     }
@@ -75,9 +99,6 @@ public static class WeightsLoader
     {
         var list = keys.ToList();
         var layout = KeyMaps.Detect(list);
-        if (layout == CheckpointLayout.OriginalViTPose || list.Any(k => k.StartsWith("keypoint_head.", StringComparison.Ordinal)))
-            return " Hint: this looks like a checkpoint of the original ViTPose layout (keypoint_head.deconv_layers.*, not head.*); " +
-                "its backbone loads through model.backbone_checkpoint, which maps that layout.";
         if (layout == CheckpointLayout.HuggingFaceViT)
             return " Hint: this looks like a Hugging Face ViT checkpoint (embeddings.*, encoder.layer.*); its weights load through model.backbone_checkpoint.";
         return "";

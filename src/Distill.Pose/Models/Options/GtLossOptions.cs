@@ -7,6 +7,12 @@ public enum GtLossType
     KLDiscretLoss,
     KeypointMSELoss,
     RegressionMSE,
+
+    /// <summary>Smooth L1 on normalised coordinates (RegressionHead).</summary>
+    SmoothL1Loss,
+
+    /// <summary>mmpose's residual log-likelihood estimation loss with its RealNVP flow (RegressionHead, with sigmas).</summary>
+    RLELoss,
 }
 
 /// <summary>The supervised loss against annotations.</summary>

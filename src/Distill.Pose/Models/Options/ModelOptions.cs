@@ -84,6 +84,9 @@ public sealed class ModelOptions : IValidatable
         if (TestCfg.ShiftHeatmap is not null && Codec.Type is not (CodecType.MSRAHeatmap or CodecType.UDPHeatmap))
             yield return ValidationMessage.For("test_cfg.shift_heatmap",
                 $"only heatmap codecs (MSRAHeatmap, UDPHeatmap) shift flipped heatmaps; a {Codec.Type} model has none", "codec.type");
+        if (TestCfg.Inference == TopdownInference.Classic && Head.Type != HeadType.HeatmapHead)
+            yield return ValidationMessage.For("test_cfg.inference",
+                $"the classic path decodes heatmaps; a {Head.Type} has none (use mmpose)", "head.type");
         if (Codec.InputSize is { Length: 2 } codecSize && !codecSize.SequenceEqual(InputSize))
             yield return ValidationMessage.For("codec.input_size",
                 $"[{codecSize[0]}, {codecSize[1]}] differs from the model's input_size [{InputSize[0]}, {InputSize[1]}]", "input_size");
