@@ -145,12 +145,12 @@ public static class DdpBench
             if (firstPyTorch is not null) CheckParity(firstDistill, firstPyTorch);
 
             // Warm-up: the reducers re-bucket in gradient order at this second step.
-            var groups = new List<(string Name, List<LineWorker> Workers, List<double> Times)>
+            var groups = new List<(string Name, List<LineWorker> Workers, List<double> Times, List<double> Cpu)>
             {
-                ($"Distill {Workers}x{perWorker}", distill, []),
+                ($"Distill {Workers}x{perWorker}", distill, [], []),
             };
-            if (withPyTorch) groups.Add(($"PyTorch {Workers}x{perWorker}", pytorch, []));
-            groups.Add(($"Distill 1x{threads}", [alone], []));
+            if (withPyTorch) groups.Add(($"PyTorch {Workers}x{perWorker}", pytorch, [], []));
+            groups.Add(($"Distill 1x{threads}", [alone], [], []));
             foreach (var g in groups) LineWorker.RequestAll(g.Workers, "step 1");
 
             for (int rep = 0; rep < reps; rep++)
@@ -160,8 +160,10 @@ public static class DdpBench
                 {
                     var g = groups[(rep + k) % groups.Count];
                     Timing.Settle();
-                    var times = SlowestRank(g.Name, LineWorker.RequestAll(g.Workers, $"step {steps.ToString(inv)}"), steps);
+                    var replies = LineWorker.RequestAll(g.Workers, $"step {steps.ToString(inv)}");
+                    var times = SlowestRank(g.Name, replies.Select(r => r.Split('|')[0]).ToArray(), steps);
                     g.Times.AddRange(times);
+                    g.Cpu.AddRange(AllRanks(g.Name, replies.Select(r => Second(r, "step")).ToArray(), steps));
                     line.Add(string.Format(inv, "{0} {1:F0} ms", g.Name, Timing.Median(times) * 1e3));
                 }
                 Console.WriteLine($"  repetition {rep + 1}/{reps} (median step of each): {string.Join(", ", line)}; load {ModelBench.LoadAverage().Split(' ')[0]}");
@@ -178,14 +180,14 @@ public static class DdpBench
                     Timing.Settle();
                     var replies = LineWorker.RequestAll(s.Workers, $"sync {SyncReps}");
                     var armed = replies.Select(r => r.Split('|')[0]).ToArray();
-                    var local = replies.Select(r => r.Split('|', 2) is [_, var l] ? l : throw new InvalidOperationException($"'sync' replied '{r}', not two lists")).ToArray();
+                    var local = replies.Select(r => Second(r, "sync")).ToArray();
                     s.Armed.AddRange(SlowestRank("sync", armed, SyncReps));
                     s.Local.AddRange(SlowestRank("sync", local, SyncReps));
                     s.Raw.AddRange(SlowestRank("allreduce", LineWorker.RequestAll(s.Workers, $"allreduce {gradientElements} {SyncReps}"), SyncReps));
                 }
             }
 
-            Report(groups.Select(g => (g.Name, g.Times)).ToList(), withPyTorch, syncSides.Select(s => (s.Armed, s.Local, s.Raw)).ToList(),
+            Report(groups.Select(g => (g.Name, g.Times, g.Cpu)).ToList(), withPyTorch, syncSides.Select(s => (s.Armed, s.Local, s.Raw)).ToList(),
                 batch, perWorker, threads, steps, megabytes, loadAtStart, clock);
             return 0;
         }
@@ -283,6 +285,17 @@ public static class DdpBench
         return Enumerable.Range(0, count).Select(i => parsed.Max(p => p[i])).ToList();
     }
 
+    /// <summary>Per entry, the sum over the ranks (CPU seconds of the whole group).</summary>
+    private static List<double> AllRanks(string what, IReadOnlyList<string> replies, int count)
+    {
+        var parsed = replies.Select(r => SlowestRank(what, [r], count)).ToList();
+        return Enumerable.Range(0, count).Select(i => parsed.Sum(p => p[i])).ToList();
+    }
+
+    /// <summary>The list after the '|' of a reply of two lists.</summary>
+    private static string Second(string reply, string what) =>
+        reply.Split('|', 2) is [_, var second] ? second : throw new InvalidOperationException($"'{what}' replied '{reply}', not two lists");
+
     private static ProcessStartInfo DistillWorker(Func<ProcessStartInfo> self, int threads, int? rank, int port)
     {
         var psi = self();
@@ -333,7 +346,7 @@ public static class DdpBench
         }
     }
 
-    private static void Report(List<(string Name, List<double> Times)> groups, bool withPyTorch, List<(List<double> Armed, List<double> Local, List<double> Raw)> sync,
+    private static void Report(List<(string Name, List<double> Times, List<double> Cpu)> groups, bool withPyTorch, List<(List<double> Armed, List<double> Local, List<double> Raw)> sync,
         int batch, int perWorker, int threads, int steps, double megabytes, string loadAtStart, Stopwatch clock)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -355,6 +368,12 @@ public static class DdpBench
             threads, global, Cell(d1), Pct(d1.Spread), groups[^1].Times.Count));
         Console.WriteLine(string.Format(inv, "| scaling: {0} workers x {1} against 1 process x {2}, same global batch {3} (Distill) | {4:F2}x | | | >= 0.9x | | |",
             Workers, perWorker, threads, global, d1.Median / d2.Median));
+        string Cpu(List<double> c) => c.Count == 0 ? "-" : string.Format(inv, "{0:F2} s", Timing.Median(c));
+        var pCpu = withPyTorch ? groups[1].Cpu : [];
+        Console.WriteLine(string.Format(inv, "| CPU time per data-parallel step, both workers together | {0} | {1} | {2} | | | {3} |",
+            Cpu(groups[0].Cpu), Cpu(pCpu), withPyTorch ? Ratio(Timing.Median(pCpu), Timing.Median(groups[0].Cpu)) : "-", groups[0].Cpu.Count));
+        Console.WriteLine(string.Format(inv, "| CPU time per step, one process x {0} threads (Distill) | {1} | | | | | {2} |",
+            threads, Cpu(groups[^1].Cpu), groups[^1].Cpu.Count));
         var (dArmed, dLocal, dRaw) = (Timing.Median(sync[0].Armed), Timing.Median(sync[0].Local), Timing.Median(sync[0].Raw));
         double pArmed = double.NaN, pLocal = double.NaN, pRaw = double.NaN;
         if (sync.Count > 1) (pArmed, pLocal, pRaw) = (Timing.Median(sync[1].Armed), Timing.Median(sync[1].Local), Timing.Median(sync[1].Raw));
@@ -369,7 +388,8 @@ public static class DdpBench
         Console.WriteLine($"A step: forward, SimCC loss (KLDiscretLoss), backward with the gradients averaged over the workers, gradient clipping, AdamW; "
             + $"times are medians over {steps} steps per repetition, each step the slowest rank's; img/s = {global} / step time; "
             + "ratio = PyTorch time / Distill time (above 1: Distill faster); spread = (slowest - fastest) / median. "
-            + "Scaling = one process's step time / the workers' step time. Gradient sync: backward of the sum of every entry of tensors shaped like "
+            + "Scaling = one process's step time / the workers' step time. CPU time: median CPU seconds of all threads of the group's processes per step "
+            + "(less sensitive to other work on the machine than wall time; OpenMP's spin-waiting counts in it). Gradient sync: backward of the sum of every entry of tensors shaped like "
             + "the student's parameters (every gradient ready at once), through the reducer (Distill's c10d Reducer, PyTorch's DistributedDataParallel) "
             + "against the same backward without synchronisation (no_sync); median of both, after a barrier each.");
         Console.WriteLine($"Load average at start {loadAtStart}, at end {ModelBench.LoadAverage()}; total {clock.Elapsed.TotalMinutes:F1} min.");

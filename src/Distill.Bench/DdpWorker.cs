@@ -83,6 +83,13 @@ public static class DdpWorker
         return System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
+    /// <summary>CPU seconds of every thread of this process so far.</summary>
+    private static double CpuSeconds()
+    {
+        using var p = System.Diagnostics.Process.GetCurrentProcess();
+        return p.TotalProcessorTime.TotalSeconds;
+    }
+
     private sealed class Worker : IDisposable
     {
         private readonly List<IDisposable> _owned = [];
@@ -164,9 +171,15 @@ public static class DdpWorker
         public string Steps(int n)
         {
             _dist.Barrier();
-            var times = new double[n];
-            for (int i = 0; i < n; i++) times[i] = Time(() => Step());
-            return Seconds(times);
+            var wall = new double[n];
+            var cpu = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                double c0 = CpuSeconds();
+                wall[i] = Time(() => Step());
+                cpu[i] = CpuSeconds() - c0;
+            }
+            return Seconds(wall) + " | " + Seconds(cpu);
         }
 
         private ProcessGroup Group => _dist.Group ?? throw new InvalidOperationException("not a data-parallel worker (WORLD_SIZE is not set)");

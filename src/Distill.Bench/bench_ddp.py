@@ -9,7 +9,8 @@ worker keeps its own BatchNorm statistics, as mmengine configures DDP).
   load SPEC        joins the group, builds the step from SPEC (bench_kd.py's format, this rank's batch); replies `ok`
   step_values      one step; `name=value ...` of its loss terms and their sum `loss`, then `weights=` the sum of |w|
                    over the student's parameters after the step
-  step N           a barrier, then N steps; replies the wall-clock seconds of each
+  step N           a barrier, then N steps; replies the wall-clock seconds of each, `|`, and the CPU seconds of each
+                   (all threads of the process)
   sync N           N times a backward whose gradients all appear at once (the sum of every entry of tensors shaped like
                    the student's parameters), reduced by DDP, and the same backward under no_sync; replies the two
                    lists of seconds separated by `|`
@@ -62,7 +63,12 @@ class Worker:
 
     def steps(self, n):
         dist.barrier()
-        return " ".join(repr(seconds(self.bench.step)) for _ in range(n))
+        wall, cpu = [], []
+        for _ in range(n):
+            c0 = time.process_time()
+            wall.append(seconds(self.bench.step))
+            cpu.append(time.process_time() - c0)
+        return " ".join(map(repr, wall)) + " | " + " ".join(map(repr, cpu))
 
     def sync(self, n):
         if self.shadow is None:

@@ -76,6 +76,9 @@ public sealed partial class BenchDdpTests
             else Assert.Equal("-", step[2]);
             double singleMs = Throughput(Row("one process x 1 threads, batch 4 (Distill)")[1], global);
             Assert.Equal(singleMs / distillMs, Ratio(Row("scaling:")[1]), 0.02 * singleMs / distillMs + 0.01);
+            foreach (var cell in new[] { Row("CPU time per data-parallel step")[1], Row("CPU time per step, one process")[1] }
+                         .Concat(pytorch ? [Row("CPU time per data-parallel step")[2]] : []))
+                Assert.True(double.Parse(Regex.Match(cell, @"^([\d.]+) s$").Groups[1].Value is { Length: > 0 } v ? v : "nan", Inv) > 0, cell);
             foreach (var cell in Row("gradient sync of one step").Skip(1).Take(pytorch ? 2 : 1))
             {
                 // "X ms (A ms - B ms)": the reduced backward less the local one.
