@@ -236,7 +236,7 @@ public static class KdBench
             + $"(deepen {b.DeepenFactor}, widen {b.WidenFactor}) + {mo.Head.Type}");
     }
 
-    private static void WriteSpec(string path, ExperimentOptions o, TopdownPoseEstimator student, int keypoints,
+    internal static void WriteSpec(string path, ExperimentOptions o, TopdownPoseEstimator student, int keypoints,
         List<Dictionary<string, object>> teachers, KdStep step, Distiller kd)
     {
         var l = o.Losses;

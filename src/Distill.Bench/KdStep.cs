@@ -2,6 +2,7 @@ using Distill.Pose.Codecs;
 using Distill.Pose.Models;
 using Distill.Pose.Transforms;
 using Distill.Torch;
+using Distill.Torch.Distributed;
 using Distill.Torch.Optim;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distillation;
@@ -47,6 +48,9 @@ internal sealed class KdStep : IDisposable
     /// <summary>The weight decay of the 1-d parameters' group (the second of <see cref="OptimizerFactory.Create"/>'s groups).</summary>
     public double NoDecayWeightDecay => _optimizer.ParamGroups[^1].WeightDecay;
 
+    /// <summary>The trained parameters in the optimizer's order (the order the trainer gives its gradient reducer).</summary>
+    public IEnumerable<Tensor> Parameters => _optimizer.ParamGroups.SelectMany(g => g.Params);
+
     /// <summary>Whether the student's weights, and so its input batches, are channels-last.</summary>
     public bool IsChannelsLast => _channelsLast;
 
@@ -63,19 +67,25 @@ internal sealed class KdStep : IDisposable
     public Dictionary<string, double> Run(Distiller distiller) =>
         Run(distiller, _batch.StudentInput, _batch.Targets, new TeacherViews(_batch.TeacherInputs, _batch.StudentToTeacher));
 
-    /// <summary>Runs the step on any batch: student crops, their targets, and the teachers' views.</summary>
-    public Dictionary<string, double> Run(Distiller distiller, Tensor input, IReadOnlyDictionary<string, Tensor> targets, TeacherViews views)
+    /// <summary>
+    /// Runs the step on any batch: student crops, their targets, and the teachers' views (null without teachers). With
+    /// a <paramref name="reducer"/> the gradients are averaged over its workers, at the points where the trainer arms it.
+    /// </summary>
+    public Dictionary<string, double> Run(Distiller distiller, Tensor input, IReadOnlyDictionary<string, Tensor> targets, TeacherViews? views,
+        Reducer? reducer = null)
     {
         Dictionary<string, double> values;
         using (var scope = torch.NewDisposeScope())
         {
             _student.Train();
+            reducer?.BeforeForward();
             // Epoch 0, as the trainer's first step: every weight schedule's factor is 1 there.
             var (terms, outs) = distiller.Forward(ChannelsLast.Input(input, _channelsLast), targets, views, epoch: 0);
             using (outs)
             {
                 values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
                 values["loss"] = values.Values.Sum();
+                reducer?.PrepareForBackward();
                 terms.Values.Aggregate((a, b) => a + b).Backward();
             }
         }
