@@ -16,6 +16,7 @@ internal static class Verbs
         yield return PredictCommand.Create();
         yield return ReportCommand.Create();
         yield return KdReportCommand.Create();
+        yield return PublishCommand.Create();
         yield return BenchCommand.Create();
     }
 }

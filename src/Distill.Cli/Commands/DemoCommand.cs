@@ -2,7 +2,6 @@ using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using Distill.Onnx;
 using Distill.Pose.Synthetic;
 using Distill.Training.Checkpoints;
@@ -147,8 +146,9 @@ internal static class DemoCommand
             }
             if (!Train(config, OverridesOf(config, epochOverrides))) break;
             var res = results[config];
-            var file = res.BestCheckpoint ?? res.LastCheckpoint;
-            string sha = Sha256Of(file);
+            // What ships is the best checkpoint's weights alone (`distill publish`); the same recipe gives the same bytes.
+            var file = Path.Combine(res.WorkDir, registered + ".safetensors");
+            string sha = PublishCommand.Publish(res.BestCheckpoint ?? res.LastCheckpoint, file);
             bool same = entry.Sha256 is { } want && sha.StartsWith(want.ToLowerInvariant(), StringComparison.Ordinal);
             Console.WriteLine($"teacher {registered}: {Path.GetRelativePath(root, file)} sha256 {sha} " +
                 (same ? "(the shipped weights, bit for bit)" : $"(differs from the manifest's {entry.Sha256 ?? "none"})"));
@@ -293,10 +293,4 @@ internal static class DemoCommand
     /// <summary>A path as a YAML scalar: single-quoted (quotes doubled) unless it is plainly safe.</summary>
     private static string Quote(string path) =>
         path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-') ? path : "'" + path.Replace("'", "''") + "'";
-
-    private static string Sha256Of(string file)
-    {
-        using var fs = File.OpenRead(file);
-        return Convert.ToHexStringLower(SHA256.HashData(fs));
-    }
 }
