@@ -155,7 +155,7 @@ internal static class DemoCommand
             teacherFiles[registered] = file;
             int index = TeacherIndex(ConfigOf("student_kd"), registered);
             kdOverrides.Add($"teachers.{index}.checkpoint={Quote(Path.GetRelativePath(root, file))}");
-            kdOverrides.Add($"teachers.{index}.sha256={sha}");
+            kdOverrides.Add($"teachers.{index}.sha256='{sha}'"); // quoted: an all-digit digest would read as a number
         }
 
         if (!cts.IsCancellationRequested)
