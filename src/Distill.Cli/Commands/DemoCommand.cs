@@ -93,7 +93,7 @@ internal static class DemoCommand
             seed, synth.CocoTrainImages, synth.CocoValImages, synth.MpiiTrainImages, synth.MpiiValImages, synth.Elapsed.TotalSeconds);
         if (dataOnly)
         {
-            Console.WriteLine($"demo: synthetic data (seed {seed}) in {Path.GetRelativePath(root, Path.Combine(demoDir, "data"))}");
+            Console.WriteLine($"demo: synthetic data (seed {seed}) in {Shown(root, Path.Combine(demoDir, "data"))}");
             return 0;
         }
 
@@ -150,7 +150,7 @@ internal static class DemoCommand
             var file = Path.Combine(res.WorkDir, registered + ".safetensors");
             string sha = PublishCommand.Publish(res.BestCheckpoint ?? res.LastCheckpoint, file);
             bool same = entry.Sha256 is { } want && sha.StartsWith(want.ToLowerInvariant(), StringComparison.Ordinal);
-            Console.WriteLine($"teacher {registered}: {Path.GetRelativePath(root, file)} sha256 {sha} " +
+            Console.WriteLine($"teacher {registered}: {Shown(root, file)} sha256 {sha} " +
                 (same ? "(the shipped weights, bit for bit)" : $"(differs from the manifest's {entry.Sha256 ?? "none"})"));
             teacherFiles[registered] = file;
             int index = TeacherIndex(ConfigOf("student_kd"), registered);
@@ -165,7 +165,7 @@ internal static class DemoCommand
         }
         if (cts.IsCancellationRequested)
         {
-            Console.WriteLine($"demo: stopped; finished runs are in {Path.GetRelativePath(root, demoDir)}/");
+            Console.WriteLine($"demo: stopped; finished runs are in {Shown(root, demoDir)}/");
             return 0;
         }
 
@@ -221,7 +221,7 @@ internal static class DemoCommand
                 });
             }
             Console.WriteLine();
-            Console.WriteLine($"student exported to {Path.GetRelativePath(root, onnxPath)} ({new FileInfo(onnxPath).Length / 1024} KB)");
+            Console.WriteLine($"student exported to {Shown(root, onnxPath)} ({new FileInfo(onnxPath).Length / 1024} KB)");
         }
         catch (Exception ex)
         {
@@ -238,7 +238,7 @@ internal static class DemoCommand
         Console.WriteLine();
         Console.Write(KdReportCommand.Build(kd, baseRun));
         Console.WriteLine();
-        Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in {Path.GetRelativePath(root, demoDir)}/");
+        Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in {Shown(root, demoDir)}/");
         return 0;
     }
 
@@ -288,6 +288,13 @@ internal static class DemoCommand
         for (int i = 0; i < teachers.Count; i++)
             if (teachers[i].Name == registered) return i;
         throw new InvalidOperationException($"{config}: no teacher named '{registered}'");
+    }
+
+    /// <summary>A path for the console: relative to the repository root when inside it, else in full.</summary>
+    private static string Shown(string root, string path)
+    {
+        var rel = Path.GetRelativePath(root, path);
+        return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? Path.GetFullPath(path) : rel;
     }
 
     /// <summary>A path as a YAML scalar: single-quoted (quotes doubled) unless it is plainly safe.</summary>
