@@ -202,7 +202,8 @@ internal static class DemoCommand
             {
                 double t = teacherMetrics[registered].GetValueOrDefault(m, double.NaN);
                 double b = baseRun.GetValueOrDefault(m, double.NaN), k = kd.GetValueOrDefault(m, double.NaN);
-                Console.WriteLine(string.Create(inv, $"| {registered} | {m} | {t:F4} | {b:F4} | {t - b:+0.0000;-0.0000} | {k:F4} | {100 * k / t:F1}% |"));
+                string share = t > 0 && double.IsFinite(k) ? string.Create(inv, $"{100 * k / t:F1}%") : "-";
+                Console.WriteLine(string.Create(inv, $"| {registered} | {m} | {t:F4} | {b:F4} | {t - b:+0.0000;-0.0000} | {k:F4} | {share} |"));
             }
 
         // Export the distilled student.
