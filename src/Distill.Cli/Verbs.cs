@@ -15,6 +15,8 @@ internal static class Verbs
         yield return ExportCommand.Create();
         yield return PredictCommand.Create();
         yield return ReportCommand.Create();
+        yield return KdReportCommand.Create();
+        yield return PublishCommand.Create();
         yield return BenchCommand.Create();
     }
 }

@@ -4,43 +4,68 @@ using System.Diagnostics;
 using System.Globalization;
 using Distill.Onnx;
 using Distill.Pose.Synthetic;
-using Distill.Torch;
 using Distill.Training.Checkpoints;
 using Distill.Training.Config;
+using Distill.Training.Config.Schema;
 using Distill.Training.Evaluation;
-using Distill.Training.Models;
 using Distill.Training.Engine;
+using Distill.Training.Teachers;
 using Microsoft.Extensions.Logging;
 using Distill.Pose.Models;
 
 namespace Distill.Cli.Commands;
 
 /// <summary>
-/// `distill demo`: synthetic COCO-format and MPII-format data, a small COCO teacher and a small MPII teacher, a
-/// 21-keypoint student distilled from both and the same student without distillation, all evaluated on both
-/// sources, the student exported to ONNX, and a comparison table. It replaces experiments/demo/.
+/// `distill demo`: synthetic COCO-format and MPII-format data, a 21-keypoint student distilled from the shipped COCO
+/// and MPII teachers (teachers/demo-*.safetensors, or teachers retrained with --train-teachers) and the same student
+/// without distillation, all evaluated on both sources, the student exported to ONNX, and comparison tables.
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>The demo's folder below the repository root.</summary>
+    public const string DefaultOut = "experiments/demo";
+
+    /// <summary>Written into every folder the demo fills: only such a folder is ever cleared by a later demo.</summary>
+    public const string Marker = ".distill-demo";
+
+    /// <summary>The demo teachers: registry name, config, source and the metrics compared on that source.</summary>
+    private static readonly (string Registered, string Config, string Source, string[] Metrics)[] Teachers =
+    [
+        ("demo-coco", "teacher_coco", "coco", ["coco/AP", "coco/PCK@0.1"]),
+        ("demo-mpii", "teacher_mpii", "mpii", ["mpii/PCKh", "mpii/PCK@0.1"]),
+    ];
+
     public static Command Create()
     {
         var images = new Option<int>("--images") { Description = "Synthetic images per source (one person each).", DefaultValueFactory = _ => 2000 };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs per run (default: the demo configs')." };
-        var cmd = new Command("demo", "Run the whole pipeline on synthetic data: teachers, KD student, baseline, evaluation, ONNX export, report.")
+        var seed = new Option<long>("--seed") { Description = "Seed of the synthetic data (the runs' own seeds stay the configs').", DefaultValueFactory = _ => 0 };
+        var trainTeachers = new Option<bool>("--train-teachers")
         {
-            images, epochs,
+            Description = "Retrain both teachers from scratch with their recorded recipe (configs/demo/teacher_*.yaml), report the sha256 " +
+                "of each against the manifest's, and distil from them instead of the shipped ones.",
         };
-        cmd.SetAction(r => Run(r.GetValue(images), r.GetValue(epochs)));
+        var outDir = new Option<string>("--out")
+        {
+            Description = $"Folder for the data and runs (cleared first when a previous demo made it; default {DefaultOut} below the repository root).",
+        };
+        var dataOnly = new Option<bool>("--data-only") { Description = "Generate the synthetic data into OUT/data and stop." };
+        var cmd = new Command("demo", "Run the pipeline on synthetic data: KD student from the shipped teachers, baseline, evaluation, ONNX export, report.")
+        {
+            images, epochs, seed, trainTeachers, outDir, dataOnly,
+        };
+        cmd.SetAction(r => Run(r.GetValue(images), r.GetValue(epochs), r.GetValue(seed), r.GetValue(trainTeachers), r.GetValue(outDir), r.GetValue(dataOnly)));
         return cmd;
     }
 
-    private static int Run(int images, int? epochs)
+    private static int Run(int images, int? epochs, long seed, bool trainTeachers, string? outOption, bool dataOnly)
     {
         var total = Stopwatch.StartNew();
         var root = RepoRoot.Find();
-        Directory.SetCurrentDirectory(root); // the demo configs name their paths from the repository root
-        var demoDir = Path.Combine(root, "experiments", "demo");
-        if (Directory.Exists(demoDir)) Directory.Delete(demoDir, recursive: true);
+        // --out is taken from where the command was started; the configs name their paths from the repository root.
+        var demoDir = Path.GetFullPath(outOption ?? Path.Combine(root, DefaultOut));
+        Directory.SetCurrentDirectory(root);
+        Prepare(demoDir, outOption is null);
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -57,25 +82,32 @@ internal static class DemoCommand
         var synth = Synth.Generate(new SynthOptions
         {
             OutDir = Path.Combine(demoDir, "data"),
-            Seed = 0,
+            Seed = seed,
             CocoImages = images,
             MpiiImages = images,
             Threads = Environment.ProcessorCount,
             // Minutes of CPU training cannot learn the cluttered standard scenes; the simple ones show the machinery.
             Scene = SynthScene.Simple,
         });
-        log.LogInformation("synthetic data: COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
-            synth.CocoTrainImages, synth.CocoValImages, synth.MpiiTrainImages, synth.MpiiValImages, synth.Elapsed.TotalSeconds);
-
-        string[] overrides = epochs is { } e ? [$"train.max_epochs={e}", $"train.val_interval={e}", $"checkpoint.interval={e}"] : [];
-        var results = new List<(string Name, TrainingResult Result)>();
-        foreach (var name in new[] { "teacher_coco", "teacher_mpii", "student_kd", "student_baseline" })
+        log.LogInformation("synthetic data (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
+            seed, synth.CocoTrainImages, synth.CocoValImages, synth.MpiiTrainImages, synth.MpiiValImages, synth.Elapsed.TotalSeconds);
+        if (dataOnly)
         {
-            if (cts.IsCancellationRequested) break;
-            var config = Path.Combine(root, "configs", "demo", name + ".yaml");
+            Console.WriteLine($"demo: synthetic data (seed {seed}) in {Shown(root, Path.Combine(demoDir, "data"))}");
+            return 0;
+        }
+
+        string[] epochOverrides = epochs is { } e ? [$"train.max_epochs={e}", $"train.val_interval={e}", $"checkpoint.interval={e}"] : [];
+        string ConfigOf(string name) => Path.Combine(root, "configs", "demo", name + ".yaml");
+        string[] OverridesOf(string name, IEnumerable<string> extra) => [.. PathOverrides(ConfigOf(name), root, demoDir), .. extra];
+
+        var results = new Dictionary<string, TrainingResult>(StringComparer.Ordinal);
+        bool Train(string name, string[] overrides)
+        {
+            if (cts.IsCancellationRequested) return false;
+            var config = ConfigOf(name);
             var o = ExperimentConfig.Load(config, overrides, out var resolved);
             log.LogInformation("training {Name} ({Config})", name, Path.GetRelativePath(root, config));
-            TrainingResult result;
             // Dispose scopes and inference mode are per thread; each run gets one thread of its own.
             Exception? failure = null;
             TrainingResult? r = null;
@@ -95,39 +127,94 @@ internal static class DemoCommand
             thread.Start();
             thread.Join();
             if (failure is not null) throw new InvalidOperationException($"demo run '{name}' failed: {ErrorText.Describe(failure)}", failure);
-            result = r!;
-            results.Add((name, result));
+            results[name] = r!;
+            return !cts.IsCancellationRequested;
+        }
+
+        // The teachers: the shipped checkpoints the manifest registers, or retrained ones.
+        var registry = TeacherRegistry.Read(Path.Combine(root, TeacherRegistry.DefaultManifest));
+        var teacherFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+        var kdOverrides = new List<string>();
+        for (int i = 0; i < Teachers.Length; i++)
+        {
+            var (registered, config, _, _) = Teachers[i];
+            var entry = registry.Get(registered);
+            if (!trainTeachers)
+            {
+                teacherFiles[registered] = registry.ResolveCheckpoint(entry);
+                continue;
+            }
+            if (!Train(config, OverridesOf(config, epochOverrides))) break;
+            var res = results[config];
+            // What ships is the best checkpoint's weights alone (`distill publish`); the same recipe gives the same bytes.
+            var file = Path.Combine(res.WorkDir, registered + ".safetensors");
+            string sha = PublishCommand.Publish(res.BestCheckpoint ?? res.LastCheckpoint, file);
+            bool same = entry.Sha256 is { } want && sha.StartsWith(want.ToLowerInvariant(), StringComparison.Ordinal);
+            Console.WriteLine($"teacher {registered}: {Shown(root, file)} sha256 {sha} " +
+                (same ? "(the shipped weights, bit for bit)" : $"(differs from the manifest's {entry.Sha256 ?? "none"})"));
+            teacherFiles[registered] = file;
+            int index = TeacherIndex(ConfigOf("student_kd"), registered);
+            kdOverrides.Add($"teachers.{index}.checkpoint={Quote(Path.GetRelativePath(root, file))}");
+            kdOverrides.Add($"teachers.{index}.sha256='{sha}'"); // quoted: an all-digit digest would read as a number
+        }
+
+        if (!cts.IsCancellationRequested)
+        {
+            Train("student_kd", OverridesOf("student_kd", [.. epochOverrides, .. kdOverrides]));
+            Train("student_baseline", OverridesOf("student_baseline", epochOverrides));
         }
         if (cts.IsCancellationRequested)
         {
-            Console.WriteLine("demo: stopped; finished runs are in experiments/demo/");
+            Console.WriteLine($"demo: stopped; finished runs are in {Shown(root, demoDir)}/");
             return 0;
         }
 
-        // Each teacher against a mean-pose predictor on its own validation split.
+        var kd = results["student_kd"].LastMetrics;
+        var baseRun = results["student_baseline"].LastMetrics;
+
+        // The teachers on this data's validation splits: against a mean-pose predictor, and against the students.
+        var teacherMetrics = new Dictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
+        foreach (var (registered, config, _, _) in Teachers)
+            teacherMetrics[registered] = results.TryGetValue(config, out var tr)
+                ? tr.LastMetrics
+                : EvalCommand.Run(ConfigOf(config), PathOverrides(ConfigOf(config), root, demoDir), teacherFiles[registered]);
+        var inv = CultureInfo.InvariantCulture;
         Console.WriteLine();
         Console.WriteLine("## Teachers against a mean-pose predictor (PCK@0.1, box-normalised, own val split)");
         Console.WriteLine();
         Console.WriteLine("| teacher | PCK@0.1 | mean pose | margin |");
         Console.WriteLine("|---|---|---|---|");
-        foreach (var (teacher, source) in new[] { ("teacher_coco", "coco"), ("teacher_mpii", "mpii") })
+        foreach (var (registered, config, source, _) in Teachers)
         {
-            var o = ExperimentConfig.Load(Path.Combine(root, "configs", "demo", teacher + ".yaml"));
+            var o = ExperimentConfig.Load(ConfigOf(config), PathOverrides(ConfigOf(config), root, demoDir));
             var src = SourceData.Load(o.Data.Sources[0], train: true, val: true);
-            double baseline = PoseEvaluator.MeanPoseBaseline(src.Train!, src.Val!);
-            double pck = results.First(x => x.Name == teacher).Result.LastMetrics.GetValueOrDefault($"{source}/PCK@0.1", double.NaN);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {teacher} | {pck:F3} | {baseline:F3} | {pck - baseline:+0.000;-0.000} |"));
+            double meanPose = PoseEvaluator.MeanPoseBaseline(src.Train!, src.Val!);
+            double pck = teacherMetrics[registered].GetValueOrDefault($"{source}/PCK@0.1", double.NaN);
+            Console.WriteLine(string.Create(inv, $"| {registered} | {pck:F3} | {meanPose:F3} | {pck - meanPose:+0.000;-0.000} |"));
         }
+        Console.WriteLine();
+        Console.WriteLine("## Teachers and KD student against the baseline student (each teacher on its own source)");
+        Console.WriteLine();
+        Console.WriteLine("| teacher | metric | teacher | baseline | teacher margin | KD | KD / teacher |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var (registered, _, _, metrics) in Teachers)
+            foreach (var m in metrics)
+            {
+                double t = teacherMetrics[registered].GetValueOrDefault(m, double.NaN);
+                double b = baseRun.GetValueOrDefault(m, double.NaN), k = kd.GetValueOrDefault(m, double.NaN);
+                string share = t > 0 && double.IsFinite(k) ? string.Create(inv, $"{100 * k / t:F1}%") : "-";
+                Console.WriteLine(string.Create(inv, $"| {registered} | {m} | {t:F4} | {b:F4} | {t - b:+0.0000;-0.0000} | {k:F4} | {share} |"));
+            }
 
         // Export the distilled student.
         var onnxPath = Path.Combine(demoDir, "student_kd.onnx");
         try
         {
-            var mo = ModelConfig.Load(Path.Combine(root, "configs", "demo", "student_kd.yaml"));
+            var mo = ModelConfig.Load(ConfigOf("student_kd"));
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {
-                WeightsLoader.LoadInto(model, results.First(x => x.Name == "student_kd").Result.LastCheckpoint);
+                WeightsLoader.LoadInto(model, results["student_kd"].LastCheckpoint);
                 model.Eval();
                 OnnxExporter.ExportToFile(model, onnxPath, new OnnxExportOptions
                 {
@@ -135,7 +222,7 @@ internal static class DemoCommand
                 });
             }
             Console.WriteLine();
-            Console.WriteLine($"student exported to {Path.GetRelativePath(root, onnxPath)} ({new FileInfo(onnxPath).Length / 1024} KB)");
+            Console.WriteLine($"student exported to {Shown(root, onnxPath)} ({new FileInfo(onnxPath).Length / 1024} KB)");
         }
         catch (Exception ex)
         {
@@ -147,19 +234,71 @@ internal static class DemoCommand
         Console.WriteLine();
         Console.Write(ReportCommand.Build(demoDir));
 
-        var kd = results.First(x => x.Name == "student_kd").Result.LastMetrics;
-        var baseRun = results.First(x => x.Name == "student_baseline").Result.LastMetrics;
         Console.WriteLine();
         Console.WriteLine("## KD versus baseline (same student, data, schedule and seed)");
         Console.WriteLine();
-        foreach (var m in new[] { "coco/AP", "coco/PCK@0.1", "mpii/PCKh", "mpii/PCK@0.1" })
-        {
-            double a = kd.GetValueOrDefault(m, double.NaN), b = baseRun.GetValueOrDefault(m, double.NaN);
-            string verdict = !double.IsFinite(a) || !double.IsFinite(b) ? "n/a" : a > b ? "KD better" : a < b ? "baseline better" : "equal";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {m}: KD {a:F4} vs baseline {b:F4} ({a - b:+0.0000;-0.0000}): {verdict}"));
-        }
+        Console.Write(KdReportCommand.Build(kd, baseRun));
         Console.WriteLine();
-        Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in experiments/demo/");
+        Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in {Shown(root, demoDir)}/");
         return 0;
     }
+
+    /// <summary>
+    /// Empties <paramref name="dir"/> for a new demo. The default folder is the demo's own; any other is cleared only
+    /// when it is empty or a previous demo made it, so a mistyped --out never deletes someone's files.
+    /// </summary>
+    private static void Prepare(string dir, bool isDefault)
+    {
+        if (Directory.Exists(dir))
+        {
+            bool empty = !Directory.EnumerateFileSystemEntries(dir).Any();
+            if (!empty && !isDefault && !File.Exists(Path.Combine(dir, Marker)))
+                throw new IOException($"demo: --out {dir} is not empty and was not made by the demo; give an empty or new folder");
+            Directory.Delete(dir, recursive: true);
+        }
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, Marker), "made by `distill demo`; the next demo into this folder clears it\n");
+    }
+
+    /// <summary>
+    /// --set overrides that move a demo config's data and run folder from experiments/demo/ to <paramref name="demoDir"/>
+    /// (none when that is the default folder, so the configs run exactly as written).
+    /// </summary>
+    internal static string[] PathOverrides(string config, string root, string demoDir)
+    {
+        var defaultDir = Path.GetFullPath(Path.Combine(root, DefaultOut));
+        if (string.Equals(defaultDir, demoDir, StringComparison.Ordinal)) return [];
+        var o = ExperimentConfig.Load(config);
+        var list = new List<string>();
+        string? Moved(string? path) => path is not null && path.StartsWith(DefaultOut + "/", StringComparison.Ordinal)
+            ? Quote(Path.GetRelativePath(root, Path.Combine(demoDir, path[(DefaultOut.Length + 1)..])))
+            : null;
+        for (int i = 0; i < o.Data.Sources.Count; i++)
+        {
+            var s = o.Data.Sources[i];
+            foreach (var (key, value) in new[] { ("ann_file", s.AnnFile), ("img_dir", s.ImgDir), ("val_ann_file", s.ValAnnFile), ("val_img_dir", s.ValImgDir) })
+                if (Moved(value) is { } moved) list.Add($"data.sources.{i}.{key}={moved}");
+        }
+        if (Moved(o.WorkDir) is { } work) list.Add($"work_dir={work}");
+        return [.. list];
+    }
+
+    private static int TeacherIndex(string config, string registered)
+    {
+        var teachers = ExperimentConfig.Load(config).Teachers;
+        for (int i = 0; i < teachers.Count; i++)
+            if (teachers[i].Name == registered) return i;
+        throw new InvalidOperationException($"{config}: no teacher named '{registered}'");
+    }
+
+    /// <summary>A path for the console: relative to the repository root when inside it, else in full.</summary>
+    private static string Shown(string root, string path)
+    {
+        var rel = Path.GetRelativePath(root, path);
+        return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? Path.GetFullPath(path) : rel;
+    }
+
+    /// <summary>A path as a YAML scalar: single-quoted (quotes doubled) unless it is plainly safe.</summary>
+    private static string Quote(string path) =>
+        path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-') ? path : "'" + path.Replace("'", "''") + "'";
 }
