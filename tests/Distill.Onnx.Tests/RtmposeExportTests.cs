@@ -11,7 +11,7 @@ namespace Distill.Onnx.Tests;
 
 /// <summary>
 /// RTMPose-t with mmpose's fixture weights, exported once per variant (opsets 13-17, decoded, edge-safe, unfolded
-/// BatchNorm, static batch) and run in ONNX Runtime in one node process.
+/// BatchNorm, static batch) and run in ONNX Runtime in this process.
 /// </summary>
 public sealed class RtmposeExportFixture : IDisposable
 {
@@ -71,7 +71,7 @@ public sealed class RtmposeExportFixture : IDisposable
         }
         requests.Add(new OrtRequest("op17-b1", Files["op17"], Input1, Shape1));
         requests.Add(new OrtRequest("op17-b3", Files["op17"], Input3, Shape3));
-        Results = OrtRunner.Run(requests, Path.Combine(Directory, "ort"));
+        Results = OrtRunner.Run(requests);
     }
 
     /// <summary>Every parameter and buffer value, in state-dict order.</summary>
