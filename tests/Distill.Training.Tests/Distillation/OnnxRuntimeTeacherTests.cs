@@ -126,4 +126,13 @@ public class OnnxRuntimeTeacherTests
         Assert.Contains("runtime", e.Message);
         Assert.Contains("onnxruntime", e.Message);
     }
+
+    [Fact]
+    public void ATeachersRuntimeMayChangeOnResumeLikeItsLayout()
+    {
+        Assert.True(Distill.Training.Checkpoints.ResumeConfig.IsChangeable("teachers.1.runtime"));
+        Assert.True(Distill.Training.Checkpoints.ResumeConfig.IsChangeable("teachers.0.channels_last"));
+        Assert.False(Distill.Training.Checkpoints.ResumeConfig.IsChangeable("teachers.0.weight"));
+        Assert.False(Distill.Training.Checkpoints.ResumeConfig.IsChangeable("runtime"));
+    }
 }
