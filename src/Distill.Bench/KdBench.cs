@@ -147,34 +147,7 @@ public static class KdBench
             Alternate("KD step", reps, fast, () => Time(() => step.Run(kd)), pyFast, () => PyStep(py));
             long csPeak = PeakRssKb(), pyPeak = long.Parse(py.Request("peak"), inv);
 
-            // Distill only: the same step fed by the trainer's loader on synthetic data.
-            var e2e = KdEndToEnd.Run(configPath, dir, studentSet, codec, step, kd, batch, EndToEndBatches, threads);
-            Console.WriteLine(string.Format(inv, "  end-to-end: {0} batches in {1:F1} s, {2:F1} s of it waiting for data ({3} loader workers; synthetic data made in {4:F0} s)",
-                e2e.Batches, e2e.Seconds, e2e.DataWaitSeconds, e2e.Workers, e2e.SynthSeconds));
-
-            // Phase 2: the student in the other layout, from the same initial weights, with the trainer's teachers. Its first
-            // step must compute the first line's first step (same weights, batch and teachers), up to rounding.
-            var layoutTimes = new List<StepTime>();
-            var pyLayout = new List<StepTime>();
-            string otherLayout = Layout(!studentChannelsLast);
-            string? layoutParity = null;
-            if (student.IsConvolutional)
-            {
-                var (other, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
-                using var otherModel = other;
-                using (var scope = torch.NewDisposeScope())
-                    other.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);
-                if (!studentChannelsLast) other.ToChannelsLast();
-                using var otherStep = new KdStep(o, other, fixture);
-                using var otherKd = otherStep.DistillerFor(teachers);
-                if (otherStep.IsChannelsLast == step.IsChannelsLast)
-                    throw new InvalidOperationException($"kd suite: both students are {Layout(step.IsChannelsLast)}");
-                layoutParity = LayoutParity(ours, otherStep.Run(otherKd), otherLayout);
-                Console.WriteLine($"first step, student {otherLayout}: {layoutParity}");
-                Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(otherKd)), pyLayout, () => PyStep(py));
-            }
-
-            // Phase 3: teachers in ONNX Runtime (teachers[].runtime: onnxruntime), ONNX Runtime's idle threads sleeping (the
+            // Teachers in ONNX Runtime (teachers[].runtime: onnxruntime), ONNX Runtime's idle threads sleeping (the
             // default) and spinning. Same weights from the unfolded files; its first step must compute the first line's.
             var ortPhases = new List<OrtPhase>();
             foreach (bool spinning in new[] { false, true })
@@ -210,7 +183,34 @@ public static class KdBench
                 }
             }
 
-            // Phase 4: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
+            // Distill only: the same step fed by the trainer's loader on synthetic data.
+            var e2e = KdEndToEnd.Run(configPath, dir, studentSet, codec, step, kd, batch, EndToEndBatches, threads);
+            Console.WriteLine(string.Format(inv, "  end-to-end: {0} batches in {1:F1} s, {2:F1} s of it waiting for data ({3} loader workers; synthetic data made in {4:F0} s)",
+                e2e.Batches, e2e.Seconds, e2e.DataWaitSeconds, e2e.Workers, e2e.SynthSeconds));
+
+            // Phase 2: the student in the other layout, from the same initial weights, with the trainer's teachers. Its first
+            // step must compute the first line's first step (same weights, batch and teachers), up to rounding.
+            var layoutTimes = new List<StepTime>();
+            var pyLayout = new List<StepTime>();
+            string otherLayout = Layout(!studentChannelsLast);
+            string? layoutParity = null;
+            if (student.IsConvolutional)
+            {
+                var (other, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
+                using var otherModel = other;
+                using (var scope = torch.NewDisposeScope())
+                    other.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);
+                if (!studentChannelsLast) other.ToChannelsLast();
+                using var otherStep = new KdStep(o, other, fixture);
+                using var otherKd = otherStep.DistillerFor(teachers);
+                if (otherStep.IsChannelsLast == step.IsChannelsLast)
+                    throw new InvalidOperationException($"kd suite: both students are {Layout(step.IsChannelsLast)}");
+                layoutParity = LayoutParity(ours, otherStep.Run(otherKd), otherLayout);
+                Console.WriteLine($"first step, student {otherLayout}: {layoutParity}");
+                Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(otherKd)), pyLayout, () => PyStep(py));
+            }
+
+            // Phase 3: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
             foreach (var t in teachers) t.Dispose();
             teachers.Clear();
             for (int t = 0; t < o.Teachers.Count; t++)
@@ -257,7 +257,7 @@ public static class KdBench
         return string.Format(CultureInfo.InvariantCulture, "loss terms agree with the trainer's layout (max relative difference {0:E2})", worst);
     }
 
-    /// <summary>Phase 3's timings: teachers in ONNX Runtime with idle threads spinning or not.</summary>
+    /// <summary>Timings with teachers in ONNX Runtime with idle threads spinning or not.</summary>
     private sealed record OrtPhase(bool Spinning, int Threads, List<StepTime> Distill, List<StepTime> PyTorch, string Parity);
 
     /// <summary>
