@@ -39,8 +39,9 @@ public static class ResumeConfig
 
     public static bool IsChangeable(string key) =>
         Changeable.Any(c => c.EndsWith('.') ? key.StartsWith(c, StringComparison.Ordinal) : key == c) ||
-        // A teacher's layout is as free as the student's: checkpoints hold no layout.
-        (key.StartsWith("teachers.", StringComparison.Ordinal) && key.EndsWith(".channels_last", StringComparison.Ordinal));
+        // A teacher's layout is as free as the student's, and so is its engine: checkpoints hold neither.
+        (key.StartsWith("teachers.", StringComparison.Ordinal)
+            && (key.EndsWith(".channels_last", StringComparison.Ordinal) || key.EndsWith(".runtime", StringComparison.Ordinal)));
 
     /// <summary>
     /// The changes between the checkpoint's config (<paramref name="checkpointYaml"/>) and the current one; throws a
