@@ -140,10 +140,19 @@ public sealed class CrossFFN : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = Norm1.Forward(Fc1.Forward(x)).Gelu();
+        // The whole FFN runs channels-last: the 1x1 convs as matrix products over (B, H, W, C) rows (libtorch's CPU
+        // 1x1 convolution on NCHW and its gradient are several times slower), the BNs and the depthwise conv on NCHW
+        // views of that storage, which take libtorch's channels-last kernels.
+        var h = Pointwise(Fc1, x);
+        h = Norm1.Forward(h).Gelu();
         h = Norm2.Forward(Dw3x3.Forward(h)).Gelu();
-        return Norm3.Forward(Fc2.Forward(h)).Gelu().MoveToOuterDisposeScope();
+        h = Pointwise(Fc2, h);
+        return Norm3.Forward(h).Gelu().MoveToOuterDisposeScope();
     }
+
+    /// <summary>A 1x1 conv as x W^T + b over the channel axis; returns (B, C', H, W) stored channels-last.</summary>
+    private static Tensor Pointwise(Conv2d conv, Tensor x) =>
+        Functional.Linear(x.Permute(0, 2, 3, 1), conv.Weight.Flatten(1), conv.Bias).Permute(0, 3, 1, 2);
 }
 
 /// <summary>
