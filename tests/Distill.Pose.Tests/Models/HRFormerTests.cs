@@ -348,6 +348,20 @@ public class HRFormerShapeTests
         Assert.All(outs, o => Assert.Equal(1, o.IsFinite().All().ItemLong()));
     }
 
+    [Theory]
+    [InlineData("model.backbone.num_channels=[32, 64]", "num_channels", "needs 4 values")]
+    [InlineData("model.backbone.arch=huge", "arch", "tiny, small, base or custom")]
+    [InlineData("model.backbone.branch_heads=[1, 2, 3, 8]", "branch_heads.2", "128 channels are not divisible by 3 heads")]
+    [InlineData("model.backbone.num_channels=[32, 64, 126, 256]", "num_channels.2", "126 channels are not divisible by 4 heads")]
+    [InlineData("model.backbone.num_modules=[1, 0, 2]", "num_modules", "")]
+    public void BadBackboneKeysAreNamed(string set, string key, string message)
+    {
+        var path = Path.Combine(SharedData.RepoRoot, "configs", "models", "hrformer-s_coco.yaml");
+        var e = Assert.ThrowsAny<Exception>(() => ModelConfig.Load(path, [set]));
+        Assert.Contains(key, e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
     [Fact]
     public void ConfigKeysOverrideTheArch()
     {

@@ -130,10 +130,15 @@ public sealed class BackboneOptions : IValidatable
                 yield return ValidationMessage.For("branch_heads", $"needs 4 values (one per branch), got {BranchHeads.Count}");
             if (NumModules is { Count: not 3 })
                 yield return ValidationMessage.For("num_modules", $"needs 3 values (stages 2, 3 and 4), got {NumModules.Count}");
-            if (NumChannels is { Count: 4 } c && BranchHeads is { Count: 4 } h)
+            // Given keys override the arch's, so widths and heads are checked together whichever side set them.
+            var preset = HRFormerArch.FromName(Arch is null or "custom" ? "small" : Arch);
+            var c = NumChannels?.Select(v => (long)v).ToArray() ?? preset?.Channels;
+            var h = BranchHeads?.Select(v => (long)v).ToArray() ?? preset?.Heads;
+            if (c is { Length: 4 } && h is { Length: 4 })
                 for (var i = 0; i < 4; i++)
                     if (c[i] % h[i] != 0)
-                        yield return ValidationMessage.For($"branch_heads.{i}", $"num_channels {c[i]} is not divisible by {h[i]} heads");
+                        yield return ValidationMessage.For(BranchHeads is null ? $"num_channels.{i}" : $"branch_heads.{i}",
+                            $"{c[i]} channels are not divisible by {h[i]} heads in branch {i}");
         }
         else
         {
