@@ -189,7 +189,11 @@ public sealed class HRFormerTests(HRFormerFixture f) : IClassFixture<HRFormerFix
         var (model, _) = ModelFactory.Build(ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "models", "hrformer-s_coco.yaml")));
         using (model)
         {
-            WeightsLoader.LoadInto(model, path);
+            var report = WeightsLoader.LoadInto(model, path);
+            Assert.Equal(CheckpointLayout.MmposeLegacy, report.Layout);
+            Assert.Equal(1900, report.Loaded);
+            Assert.Equal([("keypoint_head.final_layer.weight", "head.final_layer.weight"), ("keypoint_head.final_layer.bias", "head.final_layer.bias")],
+                report.Renamed);
             var head = ((HeatmapHead)model.Head).FinalLayer;
             var expected = ((HeatmapHead)f.Model.Head).FinalLayer;
             Assert.True(Same(head.Weight, expected.Weight));

@@ -13,17 +13,7 @@ public static class WeightsLoader
     public const string StudentPrefix = "student.";
     public const string EmaPrefix = "ema.";
 
-    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true) =>
-        RenameLegacyHead(LoadStored(path, preferEma), path);
-
-    /// <summary>mmpose 0.x checkpoints name the head keypoint_head.*; mmpose 1.x reads them as head.*, and so does this.</summary>
-    private static OrderedDictionary<string, Tensor> RenameLegacyHead(OrderedDictionary<string, Tensor> sd, string path)
-    {
-        if (!MmposeLegacyKeyMap.MatchesLegacyHead(sd.Keys)) return sd;
-        var renamed = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, tensor) in sd) renamed.Add(MmposeLegacyKeyMap.MapLegacyKey(key), tensor);
-        return renamed;
-    }
+    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true) => LoadStored(path, preferEma);
 
     private static OrderedDictionary<string, Tensor> LoadStored(string path, bool preferEma)
     {
@@ -54,7 +44,8 @@ public static class WeightsLoader
     /// <summary>
     /// Loads a checkpoint's weights into <paramref name="model"/> (strict: every key must match) and frees them. A
     /// checkpoint of the original ViTPose release (backbone.blocks.*, keypoint_head.*) is recognised by its keys and
-    /// mapped to mmpose names first (<see cref="ViTPoseKeyMap"/>); the report says what was renamed.
+    /// mapped to mmpose names first (<see cref="ViTPoseKeyMap"/>), as is an mmpose 0.x one (keypoint_head.* read as
+    /// head.*, <see cref="MmposeLegacyKeyMap"/>); the report says what was renamed.
     /// </summary>
     public static WeightsLoadReport LoadInto(Distill.Torch.Nn.Module model, string path, bool preferEma = true)
     {
@@ -68,6 +59,12 @@ public static class WeightsLoader
             {
                 var vit = model.NamedChildren().FirstOrDefault(c => c.Key == "backbone").Value as Backbones.VisionTransformer;
                 mapped = ViTPoseKeyMap.ToMmpose(sd, vit, path);
+                weights = mapped.StateDict;
+            }
+            else if (layout == CheckpointLayout.MmposeLegacy)
+            {
+                // mmpose 0.x names the head keypoint_head.*; mmpose 1.x reads it as head.*, and so does this.
+                mapped = MmposeLegacyKeyMap.FromLegacyHead(sd, path);
                 weights = mapped.StateDict;
             }
             model.LoadStateDict(weights, strict: true);
