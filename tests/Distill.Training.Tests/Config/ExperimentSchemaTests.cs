@@ -327,7 +327,7 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         AssertLines([$"{noModel}:1:1: model: missing required key"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(noModel))));
-        AssertLines([$"{badModel}:2:20: model.backbone.type: expected one of CSPNeXt, VisionTransformer; got 'ResNet'"],
+        AssertLines([$"{badModel}:2:20: model.backbone.type: expected one of CSPNeXt, VisionTransformer, HRFormer; got 'ResNet'"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(badModel))));
     }
 

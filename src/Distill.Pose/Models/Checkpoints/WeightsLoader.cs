@@ -13,7 +13,9 @@ public static class WeightsLoader
     public const string StudentPrefix = "student.";
     public const string EmaPrefix = "ema.";
 
-    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true)
+    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true) => LoadStored(path, preferEma);
+
+    private static OrderedDictionary<string, Tensor> LoadStored(string path, bool preferEma)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
         var keys = PeekKeys(path);
@@ -42,7 +44,8 @@ public static class WeightsLoader
     /// <summary>
     /// Loads a checkpoint's weights into <paramref name="model"/> (strict: every key must match) and frees them. A
     /// checkpoint of the original ViTPose release (backbone.blocks.*, keypoint_head.*) is recognised by its keys and
-    /// mapped to mmpose names first (<see cref="ViTPoseKeyMap"/>); the report says what was renamed.
+    /// mapped to mmpose names first (<see cref="ViTPoseKeyMap"/>), as is an mmpose 0.x one (keypoint_head.* read as
+    /// head.*, <see cref="MmposeLegacyKeyMap"/>); the report says what was renamed.
     /// </summary>
     public static WeightsLoadReport LoadInto(Distill.Torch.Nn.Module model, string path, bool preferEma = true)
     {
@@ -56,6 +59,12 @@ public static class WeightsLoader
             {
                 var vit = model.NamedChildren().FirstOrDefault(c => c.Key == "backbone").Value as Backbones.VisionTransformer;
                 mapped = ViTPoseKeyMap.ToMmpose(sd, vit, path);
+                weights = mapped.StateDict;
+            }
+            else if (layout == CheckpointLayout.MmposeLegacy)
+            {
+                // mmpose 0.x names the head keypoint_head.*; mmpose 1.x reads it as head.*, and so does this.
+                mapped = MmposeLegacyKeyMap.FromLegacyHead(sd, path);
                 weights = mapped.StateDict;
             }
             model.LoadStateDict(weights, strict: true);
