@@ -51,6 +51,12 @@ public static class OnnxEmitters
         Register(new TransformerEncoderLayerEmitter());
         Register(new MultiheadAttentionEmitter());
         Register(new FFNEmitter());
+        // HRFormer: the backbone emitter writes the size-dependent parts itself.
+        Register(new HRFormerEmitter());
+        Register(new BottleneckEmitter());
+        Register(new CrossFFNEmitter());
+        foreach (var t in new[] { typeof(HRFormerModule), typeof(FuseLayer), typeof(HRFormerBlock), typeof(LocalWindowSelfAttention), typeof(WindowMSA), typeof(OptionalModuleList<>) })
+            Register(new WrittenByHRFormerEmitter(t));
         // Heads.
         Register(new RTMCCHeadEmitter());
         Register(new RTMCCBlockEmitter());

@@ -55,9 +55,39 @@ public static class ModelFactory
                 var img = b.ImgSize is { Length: 2 } s ? (s[0], s[1]) : input;
                 return new VisionTransformer(b.EmbedDims ?? arch.Dims, b.NumLayers ?? arch.Layers, b.NumHeads ?? arch.Heads,
                     b.FeedforwardChannels ?? arch.Ffn, img, b.PatchSize, b.PatchPadding, b.QkvBias, b.DropPathRate);
+            case BackboneType.HRFormer:
+                return BuildHRFormer(o);
             default:
                 throw new ArgumentException($"model.backbone.type: unknown backbone {b.Type}");
         }
+    }
+
+    /// <summary>The arch preset (small unless named) with every given key overriding its value.</summary>
+    public static HRFormerArch HRFormerArchOf(BackboneOptions b)
+    {
+        var preset = b.Arch is null or "custom" ? HRFormerArch.Small
+            : HRFormerArch.FromName(b.Arch) ?? throw new ArgumentException($"model.backbone.arch: unknown HRFormer size '{b.Arch}' (known: tiny, small, base, custom)");
+        return preset with
+        {
+            Channels = b.NumChannels?.Select(c => (long)c).ToArray() ?? preset.Channels,
+            Heads = b.BranchHeads?.Select(h => (long)h).ToArray() ?? preset.Heads,
+            Modules = b.NumModules?.ToArray() ?? preset.Modules,
+            Blocks = b.NumBlocks ?? preset.Blocks,
+            Window = b.WindowSize,
+            MlpRatio = b.MlpRatio,
+        };
+    }
+
+    private static HRFormer BuildHRFormer(ModelOptions o)
+    {
+        var b = o.Backbone;
+        var arch = HRFormerArchOf(b);
+        if (arch.Problems() is { Count: > 0 } problems)
+            throw new ArgumentException("model.backbone: " + string.Join("; ", problems));
+        // A heatmap head reads the backbone's last map; with all four branches returned that would be stride 32.
+        if (b.MultiscaleOutput && o.Head.Type == HeadType.HeatmapHead)
+            throw new ArgumentException("model.backbone.multiscale_output: a HeatmapHead reads branch 0 (stride 4) alone; set multiscale_output: false");
+        return new HRFormer(arch, b.DropPathRate, b.MultiscaleOutput, o.BnEps, o.BnMomentum);
     }
 
     private static PoseHead BuildHead(ModelOptions o, Backbone backbone, int k, (int W, int H) input, GtLossOptions? gtLoss)

@@ -53,6 +53,16 @@ public class GradientFlowTests
     }
 
     [Fact]
+    public void HRFormerTrainsEveryParameter()
+    {
+        // Four branches, two modules in the last stage (the second fusing into branch 0 only), drop path on.
+        var arch = new HRFormerArch([8, 16, 16, 32], [1, 2, 2, 4], [1, 1, 2], Blocks: 1);
+        using var model = new TopdownPoseEstimator(new HRFormer(arch, dropPathRate: 0.1), new HeatmapHead(8, 5, []),
+            new Distill.Pose.Codecs.MSRAHeatmap((48, 64), (12, 16), 2.0), [0, 2, 1, 4, 3]);
+        StepChangesEveryParameter(model, [2, 3, 64, 48]);
+    }
+
+    [Fact]
     public void VitPoseTrainsEveryParameter()
     {
         using var model = new TopdownPoseEstimator(new VisionTransformer(32, 2, 2, 64, (48, 64)), new HeatmapHead(32, 5, [16, 16]),

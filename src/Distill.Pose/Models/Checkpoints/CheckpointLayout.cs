@@ -17,4 +17,10 @@ public enum CheckpointLayout
 
     /// <summary>A Hugging Face transformers ViT: [vit.]embeddings.*, [vit.]encoder.layer.N.*, [vit.]layernorm.</summary>
     HuggingFaceViT,
+
+    /// <summary>mmpose 0.x names: backbone.* as 1.x, the head as keypoint_head.* (read as head.*).</summary>
+    MmposeLegacy,
+
+    /// <summary>An HRNet-family backbone's own state dict without the backbone. prefix (ImageNet initialisations).</summary>
+    BareBackbone,
 }

@@ -9,11 +9,14 @@ public static class KeyMaps
 {
     /// <summary>
     /// The layout of a state dict's keys. The original ViTPose and Hugging Face marks are tested before the mmpose
-    /// ones, since the original ViTPose layout also uses the <c>backbone.</c> prefix.
+    /// ones, since the original ViTPose layout also uses the <c>backbone.</c> prefix; an mmpose 0.x head
+    /// (keypoint_head.*) beside a backbone without the ViTPose marks is mmpose's own older layout.
     /// </summary>
     public static CheckpointLayout Detect(IEnumerable<string> keys)
     {
         var list = keys as IReadOnlyCollection<string> ?? keys.ToList();
+        if (MmposeLegacyKeyMap.MatchesLegacyHead(list)) return CheckpointLayout.MmposeLegacy;
+        if (MmposeLegacyKeyMap.MatchesBareHrnet(list)) return CheckpointLayout.BareBackbone;
         if (ViTPoseKeyMap.Matches(list)) return CheckpointLayout.OriginalViTPose;
         if (HuggingFaceVitInit.Matches(list)) return CheckpointLayout.HuggingFaceViT;
         if (MmposeKeyMap.Matches(list)) return CheckpointLayout.Mmpose;
@@ -33,6 +36,8 @@ public static class KeyMaps
             CheckpointLayout.OriginalViTPose => ViTPoseKeyMap.ToMmpose(stateDict, target, source),
             CheckpointLayout.HuggingFaceViT => HuggingFaceVitInit.ToMmpose(stateDict, target, source),
             CheckpointLayout.Mmpose => MmposeKeyMap.ToMmpose(stateDict, target, source),
+            CheckpointLayout.MmposeLegacy => MmposeLegacyKeyMap.FromLegacyHead(stateDict, source),
+            CheckpointLayout.BareBackbone => MmposeLegacyKeyMap.FromBareHrnet(stateDict, source),
             _ => throw UnknownLayout(stateDict.Keys.ToList(), source),
         };
 

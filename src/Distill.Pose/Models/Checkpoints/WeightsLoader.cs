@@ -13,7 +13,19 @@ public static class WeightsLoader
     public const string StudentPrefix = "student.";
     public const string EmaPrefix = "ema.";
 
-    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true)
+    public static OrderedDictionary<string, Tensor> Load(string path, bool preferEma = true) =>
+        RenameLegacyHead(LoadStored(path, preferEma), path);
+
+    /// <summary>mmpose 0.x checkpoints name the head keypoint_head.*; mmpose 1.x reads them as head.*, and so does this.</summary>
+    private static OrderedDictionary<string, Tensor> RenameLegacyHead(OrderedDictionary<string, Tensor> sd, string path)
+    {
+        if (!MmposeLegacyKeyMap.MatchesLegacyHead(sd.Keys)) return sd;
+        var renamed = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in sd) renamed.Add(MmposeLegacyKeyMap.MapLegacyKey(key), tensor);
+        return renamed;
+    }
+
+    private static OrderedDictionary<string, Tensor> LoadStored(string path, bool preferEma)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
         var keys = PeekKeys(path);
