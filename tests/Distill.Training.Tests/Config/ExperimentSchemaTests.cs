@@ -327,7 +327,7 @@ public sealed class ExperimentSchemaTests : IDisposable
 
         AssertLines([$"{noModel}:1:1: model: missing required key"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(noModel))));
-        AssertLines([$"{badModel}:2:20: model.backbone.type: expected one of CSPNeXt, VisionTransformer; got 'ResNet'"],
+        AssertLines([$"{badModel}:2:20: model.backbone.type: expected one of CSPNeXt, VisionTransformer, HRFormer; got 'ResNet'"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(badModel))));
     }
 
@@ -357,7 +357,7 @@ public sealed class ExperimentSchemaTests : IDisposable
               codec: {type: MSRAHeatmap}
             """);
 
-        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
+        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead, CifCafHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(path))));
     }
 
