@@ -1,3 +1,5 @@
+using Distill.Pose.BottomUp;
+using Distill.Pose.BottomUp.Heads;
 using Distill.Pose.Codecs;
 using Distill.Pose.Keypoints;
 using Distill.Pose.Losses;
@@ -22,6 +24,8 @@ public static class ModelFactory
 
     public static (TopdownPoseEstimator Model, KeypointSet Keypoints) Build(ModelOptions o, GtLossOptions? gtLoss = null)
     {
+        if (o.Type == ModelType.BottomupPoseEstimator)
+            throw new ArgumentException("model.type: a BottomupPoseEstimator is not a top-down model; it is built by ModelFactory.BuildBottomup");
         var kps = KeypointSet.FromName(o.KeypointSet);
         int k = o.Head.OutChannels ?? kps.Count;
         if (k != kps.Count)
@@ -35,6 +39,59 @@ public static class ModelFactory
             Mean = o.Mean,
             Std = o.Std,
             ShiftHeatmap = o.TestCfg.ShiftHeatmap,
+        };
+        return (model, kps);
+    }
+
+    /// <summary>A bottom-up CIF/CAF model (model.type BottomupPoseEstimator, head.type CifCafHead), with its keypoint set.</summary>
+    public static (BottomupPoseEstimator Model, KeypointSet Keypoints) BuildBottomup(ModelOptions o)
+    {
+        if (o.Type != ModelType.BottomupPoseEstimator)
+            throw new ArgumentException($"model.type: {o.Type} is not a bottom-up model (BottomupPoseEstimator)");
+        if (o.Head.Type != HeadType.CifCafHead)
+            throw new ArgumentException($"model.head.type: a BottomupPoseEstimator needs a CifCafHead, not a {o.Head.Type}");
+        var kps = KeypointSet.FromName(o.KeypointSet);
+        CifCafMeta meta;
+        try
+        {
+            meta = kps.Name == "coco17" ? CifCafMeta.Coco() : CifCafMeta.FromKeypointSet(kps);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"model.keypoint_set '{kps.Name}': {e.Message}", e);
+        }
+        var input = (W: o.InputSize[0], H: o.InputSize[1]);
+        var backbone = BuildBackbone(o, input);
+        var h = o.Head;
+        int n = backbone.OutChannels.Length;
+        long cin;
+        int featureStride;
+        int index = -1;
+        if (h.InputTransform == FeatureInput.ResizeConcat)
+        {
+            cin = backbone.OutChannels.Sum();
+            featureStride = backbone.OutStrides[0];
+        }
+        else
+        {
+            index = h.InIndex ?? -1;
+            int i = index < 0 ? n + index : index;
+            if (i < 0 || i >= n)
+                throw new ArgumentException($"model.head.in_index {index}: the backbone returns {n} feature map(s)" +
+                    (o.Backbone.Type == BackboneType.HRFormer && !o.Backbone.MultiscaleOutput ? " (set model.backbone.multiscale_output: true for all four branches)" : ""));
+            cin = backbone.OutChannels[i];
+            featureStride = backbone.OutStrides[i];
+        }
+        if (h.InChannels is { } given && given != cin)
+            throw new ArgumentException($"model.head.in_channels = {given} but the selected features have {cin} channels");
+        if (featureStride % h.Upsample != 0)
+            throw new ArgumentException($"model.head.upsample {h.Upsample} does not divide the feature stride {featureStride}");
+        var head = new CifCafHead(meta, cin, featureStride, h.Upsample, h.BScale, h.InputTransform, index);
+        var model = new BottomupPoseEstimator(backbone, head)
+        {
+            InputSize = input,
+            Mean = o.Mean,
+            Std = o.Std,
         };
         return (model, kps);
     }

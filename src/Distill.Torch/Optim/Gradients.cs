@@ -17,6 +17,19 @@ public static class Gradients
         return NormAndClip(parameters, maxNorm, normType);
     }
 
+    /// <summary>Clamps every gradient element of <paramref name="parameters"/> to [-clip, clip] in place
+    /// (torch.nn.utils.clip_grad_value_); parameters without a gradient are skipped.</summary>
+    public static void ClipGradValue(IEnumerable<Tensor> parameters, double clip)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "clip value must be > 0");
+        foreach (var p in parameters)
+        {
+            using var g = p.Grad;
+            g?.Clamp_(-clip, clip);
+        }
+    }
+
     /// <summary>
     /// The joint norm of the gradients of <paramref name="parameters"/>, computed as <see cref="ClipGradNorm"/> does,
     /// without changing them (what training logs as grad_norm when it does not clip).

@@ -38,7 +38,10 @@ public static class OptimizerFactory
     {
         long total = stepsPerEpoch * epochs;
         var segments = new List<LrSchedule>();
-        if (s.WarmupIters > 0) segments.Add(new LinearWarmup(Math.Max(s.WarmupRatio, 1e-12), Math.Min(s.WarmupIters, total) + 1));
+        if (s.WarmupIters > 0)
+            segments.Add(s.Warmup == WarmupType.Geometric
+                ? new GeometricWarmup(s.WarmupRatio, Math.Min(s.WarmupIters, total) + 1)
+                : new LinearWarmup(Math.Max(s.WarmupRatio, 1e-12), Math.Min(s.WarmupIters, total) + 1));
         switch (s.Type)
         {
             case LrScheduleType.Cosine:
@@ -49,7 +52,8 @@ public static class OptimizerFactory
                 segments.Add(new CosineAnnealing(begin, total, etaMinRatio: s.EtaMinRatio, byEpoch: false));
                 break;
             case LrScheduleType.MultiStep:
-                segments.Add(new MultiStep(s.Milestones.Select(m => s.ByEpoch ? m * stepsPerEpoch : m), s.Gamma, byEpoch: false));
+                segments.Add(new MultiStep(s.Milestones.Select(m => s.ByEpoch ? m * stepsPerEpoch : m), s.Gamma, byEpoch: false,
+                    spread: s.DecaySpreadEpochs * stepsPerEpoch));
                 break;
         }
         return new ScheduleChain(opt, segments, stepsPerEpoch);

@@ -364,6 +364,7 @@ public sealed class Trainer : IDisposable
                 return double.NaN;
             }
         }
+        if (_cfg.ClipValue is { } clipValue) Gradients.ClipGradValue(trained, clipValue);
         // Logged every step, clipped or not: a spike in it is the first sign of a diverging run.
         double gradNorm = _cfg.ClipMaxNorm is { } maxNorm
             ? Gradients.ClipGradNorm(trained, maxNorm, _cfg.ClipNormType)

@@ -17,6 +17,9 @@ public sealed record TrainerSettings
     /// <summary>Clip the gradients' p-norm (<see cref="ClipNormType"/>) to this before each step; null logs the norm only.</summary>
     public double? ClipMaxNorm { get; init; }
 
+    /// <summary>Clamp every gradient element to +-this before the norm is taken; null leaves them.</summary>
+    public double? ClipValue { get; init; }
+
     public double ClipNormType { get; init; } = 2.0;
 
     /// <summary>Epochs of head-only self-distillation after the main run; 0 for none.</summary>

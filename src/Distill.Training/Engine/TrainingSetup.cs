@@ -246,6 +246,7 @@ public sealed class TrainingSetup : IDisposable
         LogInterval = o.Train.LogInterval,
         AccumulateSteps = Math.Max(1, o.Optimizer.AccumulateSteps),
         ClipMaxNorm = o.Optimizer.ClipGrad?.MaxNorm,
+        ClipValue = o.Optimizer.ClipGradValue,
         ClipNormType = o.Optimizer.ClipGrad?.NormType ?? 2.0,
         SelfDistillEpochs = o.Train.SelfDistill.Enabled ? o.Train.SelfDistill.Epochs : 0,
         HistogramInterval = o.Logging.HistogramInterval ?? o.Train.ValInterval,

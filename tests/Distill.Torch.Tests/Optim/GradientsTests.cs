@@ -45,6 +45,19 @@ public class GradientsTests
     }
 
     [Fact]
+    public void ClipGradValueClampsEachElement()
+    {
+        using var a = Param(0.0, 0.0, 0.0);
+        using var unused = Param(0.0);
+        LinearGrad(a, 3.0, -12.0, 0.5);
+        Gradients.ClipGradValue([a, unused], 2.0);
+        using var ga = a.Grad!;
+        Assert.Equal([2.0, -2.0, 0.5], ga.ToArray<double>());
+        Assert.Null(unused.Grad);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gradients.ClipGradValue([a], 0));
+    }
+
+    [Fact]
     public void ClipGradNormLeavesSmallGradientsAlone()
     {
         using var a = Param(0.0, 0.0);

@@ -21,6 +21,40 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void GeometricWarmupMultipliesByOneRatioPerStep()
+    {
+        // n = 3 steps from 1e-3 to 1: factors 1e-3, 1e-2, 1e-1, 1, each 10x the last, and 1 afterwards.
+        var s = new GeometricWarmup(1e-3, end: 4);
+        Assert.Equal(3, s.TotalIters);
+        Assert.Equal(1e-3, s.FactorAt(0), 15);
+        Assert.Equal(1e-2, s.FactorAt(1), 15);
+        Assert.Equal(1e-1, s.FactorAt(2), 15);
+        Assert.Equal(1.0, s.FactorAt(3));
+        Assert.Equal(1.0, s.FactorAt(100));
+        Assert.Equal(2e-3 * 1e-2, s.Apply(2e-3, 2e-3, 1), 15);
+    }
+
+    [Fact]
+    public void MultiStepSpreadDecaysGeometricallyOverTheSpread()
+    {
+        // Milestone 10, gamma 0.1 spread over 4 steps: 0.1^(1/4) per step from step 10 to 14, then 0.1; with a
+        // second milestone at 20 the factor is 0.1 x 0.1^(1/2) at step 22. Spread 0 is the plain step decay.
+        var s = new MultiStep([10, 20], 0.1, byEpoch: false, spread: 4);
+        Assert.Equal(1.0, s.Apply(1, 1, 9));
+        Assert.Equal(1.0, s.Apply(1, 1, 10));
+        Assert.Equal(Math.Pow(0.1, 0.25), s.Apply(1, 1, 11), 14);
+        Assert.Equal(Math.Pow(0.1, 0.75), s.Apply(1, 1, 13), 14);
+        Assert.Equal(0.1, s.Apply(1, 1, 14), 14);
+        Assert.Equal(0.1, s.Apply(1, 1, 19), 14);
+        Assert.Equal(0.1 * Math.Pow(0.1, 0.5), s.Apply(1, 1, 22), 14);
+        var plain = new MultiStep([10, 20], 0.1, byEpoch: false);
+        Assert.Equal((1.0, 0.1, 0.1 * 0.1), (plain.Apply(1, 1, 9), plain.Apply(1, 1, 10), plain.Apply(1, 1, 20)));
+        // Counted in epochs, the spread scales with the milestones.
+        var epochs = (MultiStep)new MultiStep([2], 0.1, byEpoch: true, spread: 1).ToIterBased(10);
+        Assert.Equal((20L, 10L), (epochs.Milestones[0], epochs.Spread));
+    }
+
+    [Fact]
     public void LinearWarmupClosedFormEqualsMmengineRecursiveForm()
     {
         // mmengine: lr_0 = base·start; lr_k = lr_{k-1}·(1 + (end - start) / (T·start + (k - 1)·(end - start))).

@@ -357,7 +357,7 @@ public sealed class ExperimentSchemaTests : IDisposable
               codec: {type: MSRAHeatmap}
             """);
 
-        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
+        AssertLines([$"{path}:2:16: model.head.type: expected one of RTMCCHead, HeatmapHead, RegressionHead, CifCafHead; got 'HeatmapHaed' (did you mean 'HeatmapHead'?)"],
             Messages(Assert.Throws<ConfigException>(() => ModelConfig.Load(path))));
     }
 

@@ -129,10 +129,13 @@ public sealed class SchemaKeysTests : IDisposable
           norm_decay_mult: 1.0
           bias_decay_mult: 0.5
           clip_grad: {max_norm: 35, norm_type: 1}
+          clip_grad_value: 10
           accumulate_steps: 4
         schedule:
           warmup_iters: 500
           warmup_ratio: 0.001
+          warmup: geometric
+          decay_spread_epochs: 1
           type: multistep
           milestones: [170, 200]
           gamma: 0.5
@@ -187,8 +190,9 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal(TeacherRuntime.OnnxRuntime, t.Runtime);
         var o = exp.Optimizer;
         Assert.Equal((OptimizerType.SGD, 0.95, true, 1.0, 0.5, 4), (o.Type, o.Momentum, o.Nesterov, o.NormDecayMult, o.BiasDecayMult, o.AccumulateSteps));
-        Assert.Equal((35.0, 1.0), (o.ClipGrad!.MaxNorm, o.ClipGrad.NormType));
+        Assert.Equal((35.0, 1.0, (double?)10.0), (o.ClipGrad!.MaxNorm, o.ClipGrad.NormType, o.ClipGradValue));
         Assert.Equal((LrScheduleType.MultiStep, 0.5, 105), (exp.Schedule.Type, exp.Schedule.Gamma, exp.Schedule.CosineBeginEpoch));
+        Assert.Equal((WarmupType.Geometric, 1), (exp.Schedule.Warmup, exp.Schedule.DecaySpreadEpochs));
         Assert.Equal((false, 0.001, 1000.0, false), (exp.Ema.Enabled, exp.Ema.Momentum, exp.Ema.Gamma, exp.Ema.UpdateBuffers));
         Assert.Equal((5, 10, 20, 0.5), (exp.Train.ValInterval, exp.Train.LogInterval, exp.Train.SelfDistill.Epochs, exp.Train.SelfDistill.LogitWeight));
         Assert.Equal((CompareRule.Less, (bool?)false), (exp.Evaluation.Rule, exp.Evaluation.FlipTest));

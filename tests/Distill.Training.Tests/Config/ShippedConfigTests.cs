@@ -75,6 +75,10 @@ public class ShippedConfigTests
                 foreach (var t in experiment.Teachers.Where(t => t.Config is null))
                     Assert.Equal(t.Name, registry.Get(t.Name).Name);
                 break;
+            case "bottomup":
+                var bottomup = ModelConfig.Load(path);
+                Assert.Equal(Pose.Models.Options.ModelType.BottomupPoseEstimator, bottomup.Type);
+                break;
             default:
                 Assert.Fail($"configs/{relative}: no loader is known for the folder it is in; add its kind to this test");
                 break;

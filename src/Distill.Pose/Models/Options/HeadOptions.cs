@@ -8,6 +8,9 @@ public enum HeadType
     RTMCCHead,
     HeatmapHead,
     RegressionHead,
+
+    /// <summary>OpenPifPaf's composite fields (CIF and CAF) of a bottom-up model.</summary>
+    CifCafHead,
 }
 
 /// <summary>
@@ -45,8 +48,25 @@ public sealed class HeadOptions : IValidatable
     [Range(1, 1024)]
     public int NumPersons { get; set; } = 1;
 
+    /// <summary>CifCafHead: pixel-shuffle factor of the field heads (OpenPifPaf's --upsample); stride = feature stride / upsample.</summary>
+    [Range(1, 8)]
+    public int Upsample { get; set; } = 1;
+
+    /// <summary>CifCafHead: relative tolerance of the scale loss (OpenPifPaf's --b-scale).</summary>
+    [Range(0.0, 1e6, MinimumIsExclusive = true)]
+    public double BScale { get; set; } = 1.0;
+
+    /// <summary>CifCafHead: the backbone output the fields read (null: the last; an HRFormer's branch with multiscale_output).</summary>
+    [Range(-8, 8)]
+    public int? InIndex { get; set; }
+
+    /// <summary>CifCafHead: read one backbone output (select) or all of them resized to the first and concatenated (resize_concat).</summary>
+    public Pose.BottomUp.Heads.FeatureInput InputTransform { get; set; } = Pose.BottomUp.Heads.FeatureInput.Select;
+
     public IEnumerable<ValidationMessage> Validate()
     {
+        if (InIndex is not null && InputTransform == Pose.BottomUp.Heads.FeatureInput.ResizeConcat)
+            yield return ValidationMessage.For("in_index", "resize_concat reads every backbone output; leave in_index out", "input_transform");
         if (FinalLayerKernelSize % 2 == 0)
             yield return ValidationMessage.For("final_layer_kernel_size", $"must be odd, got {FinalLayerKernelSize}");
         if (DeconvKernelSizes.Count != DeconvOutChannels.Count)

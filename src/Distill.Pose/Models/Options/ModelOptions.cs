@@ -6,6 +6,9 @@ namespace Distill.Pose.Models.Options;
 public enum ModelType
 {
     TopdownPoseEstimator,
+
+    /// <summary>OpenPifPaf's bottom-up CIF/CAF model: the whole image in, every person out (head.type CifCafHead).</summary>
+    BottomupPoseEstimator,
 }
 
 /// <summary>
@@ -72,6 +75,19 @@ public sealed class ModelOptions : IValidatable
 
     public IEnumerable<ValidationMessage> Validate()
     {
+        // A bottom-up model has no codec (its fields are encoded by the data pipeline); its head must be the field pair.
+        if (Type == ModelType.BottomupPoseEstimator || Head.Type == HeadType.CifCafHead)
+        {
+            if (Type != ModelType.BottomupPoseEstimator)
+                yield return ValidationMessage.For("type", $"a CifCafHead belongs to a BottomupPoseEstimator, not a {Type}", "head.type");
+            else if (Head.Type != HeadType.CifCafHead)
+                yield return ValidationMessage.For("head.type", $"a BottomupPoseEstimator needs a CifCafHead, not a {Head.Type}", "type");
+            else if (Backbone.Type == BackboneType.HRFormer && !Backbone.MultiscaleOutput &&
+                     (Head.InputTransform == Pose.BottomUp.Heads.FeatureInput.ResizeConcat || Head.InIndex is > 0))
+                yield return ValidationMessage.For("head.in_index", "an HRFormer returns branch 0 alone unless backbone.multiscale_output is true; " +
+                    "set it to read another branch or to concatenate them", "backbone.multiscale_output");
+            yield break;
+        }
         var expected = Head.Type switch
         {
             HeadType.RTMCCHead => new[] { CodecType.SimCCLabel },

@@ -47,6 +47,10 @@ public sealed class OptimizerOptions : IValidatable
     /// <summary>Gradient-norm clipping; null disables it.</summary>
     public ClipGradOptions? ClipGrad { get; set; }
 
+    /// <summary>Clamp every gradient element to +-this before the step (OpenPifPaf's --clip-grad-value); null does not.</summary>
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true)]
+    public double? ClipGradValue { get; set; }
+
     /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
     [Range(1, 65536)]
     public int AccumulateSteps { get; set; } = 1;

@@ -21,7 +21,18 @@ public enum LrScheduleType
     FlatCosine,
 }
 
-/// <summary>Learning-rate schedule after a linear warm-up.</summary>
+public enum WarmupType
+{
+    /// <summary>From warmup_ratio x lr to lr in equal increments (mmengine's LinearLR).</summary>
+    [ConfigName("linear")]
+    Linear,
+
+    /// <summary>From warmup_ratio x lr to lr by equal ratios (OpenPifPaf's).</summary>
+    [ConfigName("geometric")]
+    Geometric,
+}
+
+/// <summary>Learning-rate schedule after a linear (or geometric) warm-up.</summary>
 public sealed class ScheduleOptions : IValidatable
 {
     /// <summary>Iterations of linear warm-up from warmup_ratio x lr to lr; 0 disables it.</summary>
@@ -30,6 +41,13 @@ public sealed class ScheduleOptions : IValidatable
 
     [Range(0.0, 1.0)]
     public double WarmupRatio { get; set; } = 1e-5;
+
+    /// <summary>How the warm-up rises: linear (default) or geometric.</summary>
+    public WarmupType Warmup { get; set; } = WarmupType.Linear;
+
+    /// <summary>Multistep: epochs over which each decay by gamma is spread geometrically (OpenPifPaf's 1); 0 decays at once.</summary>
+    [Range(0, 1000)]
+    public int DecaySpreadEpochs { get; set; }
 
     public LrScheduleType Type { get; set; } = LrScheduleType.FlatCosine;
 
@@ -53,6 +71,10 @@ public sealed class ScheduleOptions : IValidatable
 
     public IEnumerable<ValidationMessage> Validate()
     {
+        if (Warmup == WarmupType.Geometric && WarmupIters > 0 && WarmupRatio == 0)
+            yield return ValidationMessage.For("warmup_ratio", "a geometric warm-up cannot start from 0", "warmup");
+        if (DecaySpreadEpochs > 0 && Type != LrScheduleType.MultiStep)
+            yield return ValidationMessage.For("decay_spread_epochs", $"spreads the decays of a multistep schedule, not of {Type}", "type");
         if (Type == LrScheduleType.MultiStep && Milestones.Count == 0)
             yield return ValidationMessage.For("milestones", "a multistep schedule needs at least one milestone");
         for (var i = 1; i < Milestones.Count; i++)
