@@ -10,16 +10,12 @@ packages=(
   cmake g++ make        # the native shim
   libopencv-dev         # core, imgproc, imgcodecs (already a libtorch-dev dependency)
   libgloo-dev           # gloo headers for c10d's ProcessGroupGloo (data-parallel training)
-  nodejs npm            # onnxruntime-node for the ONNX export checks
   ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then packages+=(python3-torch); fi
 
 missing=()
 for p in "${packages[@]}"; do
-  # node and npm may come from elsewhere (nodesource bundles npm inside nodejs); accept them when on PATH.
-  if [[ "$p" == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
-  if [[ "$p" == nodejs ]] && command -v node >/dev/null 2>&1; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 

@@ -23,7 +23,8 @@ namespace Distill.Bench;
 /// and the same fixed batch; the first step's loss terms must agree before anything is timed. Steps then alternate
 /// between the sides, each side's peak RSS is read over its timed steps, a second phase times Distill with the student
 /// in the other layout (what model.channels_last brings) and a third with plain teachers (BN kept, default layout,
-/// no_grad: PyTorch's graph) to show what the teacher optimisations bring.
+/// no_grad: PyTorch's graph) to show what the teacher optimisations bring. Between them, teachers run in ONNX Runtime
+/// (teachers[].runtime: onnxruntime) with its idle threads sleeping and spinning.
 /// </summary>
 public static class KdBench
 {
@@ -173,7 +174,43 @@ public static class KdBench
                 Alternate($"KD step, student {otherLayout}", plainReps, layoutTimes, () => Time(() => otherStep.Run(otherKd)), pyLayout, () => PyStep(py));
             }
 
-            // Phase 3: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
+            // Phase 3: teachers in ONNX Runtime (teachers[].runtime: onnxruntime), ONNX Runtime's idle threads sleeping (the
+            // default) and spinning. Same weights from the unfolded files; its first step must compute the first line's.
+            var ortPhases = new List<OrtPhase>();
+            foreach (bool spinning in new[] { false, true })
+            {
+                var ortTeachers = new List<TeacherModel>();
+                try
+                {
+                    var ortOptions = TeacherModel.DefaultOrtOptions() with { AllowSpinning = spinning };
+                    for (int t = 0; t < o.Teachers.Count; t++)
+                    {
+                        var (model, set) = ModelFactory.Build(teacherConfigs[t]);
+                        using (var scope = torch.NewDisposeScope())
+                            model.LoadStateDict(SafeTensors.Load((string)teacherSpecs[t]["weights"]), strict: true);
+                        var ortTeacher = new TeacherOptions { Name = o.Teachers[t].Name, Runtime = TeacherRuntime.OnnxRuntime };
+                        ortTeachers.Add(TeacherModel.Create(ortTeacher, model, set, studentSet, Device.Cpu, ortOptions: ortOptions));
+                    }
+                    using var ortKd = step.DistillerFor(ortTeachers);
+                    // The student has taken steps since the first line's first one: compare against PyTorch's first step
+                    // instead, which the first line matched, by re-running from the saved initial weights.
+                    string what = $"ONNX Runtime teachers ({ortOptions.IntraOpThreads} intra-op threads, spinning {(spinning ? "on" : "off")})";
+                    var (ortFirst, ortParity) = FirstStepWith(o, dir, fixture, ortTeachers, ours, what);
+                    Console.WriteLine($"first step, {what}: {ortParity}");
+                    step.Run(ortKd);
+                    var times = new List<StepTime>();
+                    var pyTimes = new List<StepTime>();
+                    int n = spinning ? plainReps : reps;
+                    Alternate($"KD step, teachers in ONNX Runtime, spinning {(spinning ? "on" : "off")}", n, times, () => Time(() => step.Run(ortKd)), pyTimes, () => PyStep(py));
+                    ortPhases.Add(new OrtPhase(spinning, ortOptions.IntraOpThreads, times, pyTimes, ortParity));
+                }
+                finally
+                {
+                    foreach (var t in ortTeachers) t.Dispose();
+                }
+            }
+
+            // Phase 4: the same step with teachers as PyTorch runs them. Their weights are reloaded from the unfolded files.
             foreach (var t in teachers) t.Dispose();
             teachers.Clear();
             for (int t = 0; t < o.Teachers.Count; t++)
@@ -194,7 +231,7 @@ public static class KdBench
 
             Report(batch, reps, plainReps, fast, pyFast, plainTimes, pyPlain, csPeak, pyPeak,
                 peaksReset, parity, maskLine, e2e, loadAtStart, clock,
-                new LayoutPhase(Layout(studentChannelsLast), otherLayout, layoutTimes, pyLayout, layoutParity));
+                new LayoutPhase(Layout(studentChannelsLast), otherLayout, layoutTimes, pyLayout, layoutParity), ortPhases);
             return 0;
         }
         finally
@@ -218,6 +255,33 @@ public static class KdBench
             throw new InvalidOperationException($"the first KD step with the student {otherLayout} differs from the trainer's layout by "
                 + $"{worst.ToString("E2", CultureInfo.InvariantCulture)} relative (limit {ParityLimit.ToString("E0", CultureInfo.InvariantCulture)})");
         return string.Format(CultureInfo.InvariantCulture, "loss terms agree with the trainer's layout (max relative difference {0:E2})", worst);
+    }
+
+    /// <summary>Phase 3's timings: teachers in ONNX Runtime with idle threads spinning or not.</summary>
+    private sealed record OrtPhase(bool Spinning, int Threads, List<StepTime> Distill, List<StepTime> PyTorch, string Parity);
+
+    /// <summary>
+    /// The first step of a fresh student (the saved initial weights) with <paramref name="teachers"/>, against the first
+    /// line's first step; throws beyond <see cref="ParityLimit"/>.
+    /// </summary>
+    private static (Dictionary<string, double> Terms, string Parity) FirstStepWith(ExperimentOptions o, string dir, KdFixture fixture,
+        List<TeacherModel> teachers, Dictionary<string, double> first, string what)
+    {
+        var (fresh, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
+        using var freshModel = fresh;
+        using (var scope = torch.NewDisposeScope())
+            fresh.LoadStateDict(SafeTensors.Load(Path.Combine(dir, "student.safetensors")), strict: true);
+        if (ChannelsLast.AppliesTo(o.Model, fresh)) fresh.ToChannelsLast();
+        using var freshStep = new KdStep(o, fresh, fixture);
+        using var freshKd = freshStep.DistillerFor(teachers);
+        var terms = freshStep.Run(freshKd);
+        if (!first.Keys.Order().SequenceEqual(terms.Keys.Order()))
+            throw new InvalidOperationException($"loss terms differ with {what}: {string.Join(", ", first.Keys)} and {string.Join(", ", terms.Keys)}");
+        double worst = first.Max(kv => Math.Abs(kv.Value - terms[kv.Key]) / Math.Max(Math.Abs(kv.Value), 1e-12));
+        if (!(worst <= ParityLimit))
+            throw new InvalidOperationException($"the first KD step with {what} differs from the first line's by "
+                + $"{worst.ToString("E2", CultureInfo.InvariantCulture)} relative (limit {ParityLimit.ToString("E0", CultureInfo.InvariantCulture)})");
+        return (terms, string.Format(CultureInfo.InvariantCulture, "loss terms agree with the libtorch teachers' (max relative difference {0:E2})", worst));
     }
 
     /// <summary>Phase 2's timings: the student in <paramref name="Other"/> layout instead of the trainer's <paramref name="Trained"/> one; empty for non-convolutional students.</summary>
@@ -359,7 +423,7 @@ public static class KdBench
     private static void Report(int batch, int reps, int plainReps, List<StepTime> fastTimes, List<StepTime> pyFastTimes, List<StepTime> plainTimes,
         List<StepTime> pyPlainTimes, long csPeakKb,
         long pyPeakKb, bool peaksReset, (List<string> Rows, string Summary) parity, string maskLine, KdEndToEnd.Result e2e, string loadAtStart, Stopwatch clock,
-        LayoutPhase layout)
+        LayoutPhase layout, List<OrtPhase> ort)
     {
         var inv = CultureInfo.InvariantCulture;
         Sample fast = Sample.Of(fastTimes.Select(t => t.Wall).ToList()), pyFast = Sample.Of(pyFastTimes.Select(t => t.Wall).ToList());
@@ -384,6 +448,13 @@ public static class KdBench
                 batch, layout.Other, Cell(other), Cell(pyOther), pyOther.Median / other.Median, pyOther.Best / other.Best, Pct(other.Spread),
                 Pct(pyOther.Spread), Cpu(layout.Distill, layout.PyTorch), layout.Distill.Count));
         }
+        foreach (var p in ort)
+        {
+            Sample ours = Sample.Of(p.Distill.Select(t => t.Wall).ToList()), theirs = Sample.Of(p.PyTorch.Select(t => t.Wall).ToList());
+            Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers in ONNX Runtime (in-memory export, BN folded; {1} intra-op threads, spinning {2}); student {3} | {4} | {5} | {6:F2}x | {7:F2}x | {8} / {9} | {10} | {11} |",
+                batch, p.Threads, p.Spinning ? "on" : "off", layout.Trained, Cell(ours), Cell(theirs), theirs.Median / ours.Median, theirs.Best / ours.Best,
+                Pct(ours.Spread), Pct(theirs.Spread), Cpu(p.Distill, p.PyTorch), p.Distill.Count));
+        }
         Console.WriteLine(string.Format(inv, "| KD step, batch {0}: teachers plain (BN kept, default layout, no_grad; PyTorch's graph) | {1} | {2} | {3:F2}x | {4:F2}x | {5} / {6} | {7} | {8} |",
             batch, Cell(plain), Cell(pyPlain), pyPlain.Median / plain.Median, pyPlain.Best / plain.Best, Pct(plain.Spread), Pct(pyPlain.Spread),
             Cpu(plainTimes, pyPlainTimes), plainReps));
@@ -406,6 +477,7 @@ public static class KdBench
         foreach (var l in parity.Rows) Console.WriteLine(l);
         Console.WriteLine(parity.Summary);
         if (layout.Parity is not null) Console.WriteLine($"Student {layout.Other} against {layout.Trained}, first step: {layout.Parity}");
+        foreach (var p in ort) Console.WriteLine($"Teachers in ONNX Runtime (spinning {(p.Spinning ? "on" : "off")}), first step: {p.Parity}");
         Console.WriteLine(maskLine);
         Console.WriteLine();
         Console.WriteLine("One step = both teacher forwards, their SimCC distributions mapped into the student's bins through the crop geometry, "

@@ -22,6 +22,9 @@ public static class OnnxMetadata
     public const string Codec = "codec";
     public const string Outputs = "outputs";
     public const string Architecture = "architecture";
+    public const string KeypointSet = "keypoint_set";
+    public const string Sigmas = "sigmas";
+    public const string ShiftHeatmap = "shift_heatmap";
 
     /// <summary>Every problem with the caller's metadata for this model, empty when it is usable.</summary>
     public static IReadOnlyList<string> Validate(TopdownPoseEstimator model, OnnxExportOptions options)
@@ -35,6 +38,8 @@ public static class OnnxMetadata
             foreach (var (a, b) in skeleton)
                 if (a < 0 || a >= k || b < 0 || b >= k)
                     problems.Add($"skeleton link ({a}, {b}) refers to a keypoint outside 0..{k - 1}");
+        if (pose?.Sigmas is { } sigmas && sigmas.Count != k)
+            problems.Add($"metadata has {sigmas.Count} OKS sigmas for a model of {k} keypoints");
         if (pose?.Mean is { Count: not 3 } mean) problems.Add($"metadata mean has {mean.Count} values (3 RGB values expected)");
         if (pose?.Std is { Count: not 3 } std) problems.Add($"metadata std has {std.Count} values (3 RGB values expected)");
         if (options.Metadata is { } extra)
@@ -47,7 +52,8 @@ public static class OnnxMetadata
     }
 
     private static HashSet<string> ReservedKeys =>
-        [KeypointNames, Skeleton, FlipIndices, NumKeypoints, InputSize, InputLayout, ChannelOrder, Mean, Std, Codec, Outputs, Architecture];
+        [KeypointNames, Skeleton, FlipIndices, NumKeypoints, InputSize, InputLayout, ChannelOrder, Mean, Std, Codec, Outputs, Architecture,
+            KeypointSet, Sigmas, ShiftHeatmap];
 
     /// <summary>The key/value pairs for <paramref name="model"/>, in a stable order.</summary>
     public static List<KeyValuePair<string, string>> Build(TopdownPoseEstimator model, OnnxExportOptions options, IReadOnlyList<string> outputs)
@@ -67,6 +73,10 @@ public static class OnnxMetadata
         Add(Std, JsonSerializer.Serialize(pose?.Std ?? model.Std));
         Add(Codec, CodecJson(model.Codec));
         Add(Outputs, string.Join(",", outputs));
+        // Appended after the original keys, so files exported before them differ only by these entries.
+        if (pose?.KeypointSet is { } setName) Add(KeypointSet, setName);
+        if (pose?.Sigmas is { } sigmaList) Add(Sigmas, JsonSerializer.Serialize(sigmaList));
+        if (model.ShiftHeatmap is bool shift) Add(ShiftHeatmap, shift ? "true" : "false");
         if (options.Metadata is { } extra)
             foreach (var (key, value) in extra) Add(key, value);
         return props;

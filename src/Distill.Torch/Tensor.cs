@@ -94,6 +94,12 @@ public sealed partial class Tensor : IDisposable
     public bool IsContiguous(MemoryFormat format = MemoryFormat.Contiguous) =>
         Native.Check(Native.distill_tensor_is_contiguous(Handle, (int)format)) == 1;
 
+    /// <summary>
+    /// Address of the first element (PyTorch's data_ptr) of a contiguous CPU tensor, for handing its memory to another
+    /// runtime without a copy. Valid only while this tensor is alive and not resized.
+    /// </summary>
+    public IntPtr DataPtr() => Native.CheckPtr(Native.distill_data_ptr(Handle));
+
     /// <summary>True when both handles refer to the same tensor (same storage view and autograd identity).</summary>
     public bool IsSame(Tensor other) => Native.Check(Native.distill_tensor_same(Handle, other.Handle)) == 1;
 

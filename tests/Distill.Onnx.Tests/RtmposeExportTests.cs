@@ -11,7 +11,7 @@ namespace Distill.Onnx.Tests;
 
 /// <summary>
 /// RTMPose-t with mmpose's fixture weights, exported once per variant (opsets 13-17, decoded, edge-safe, unfolded
-/// BatchNorm, static batch) and run in ONNX Runtime in one node process.
+/// BatchNorm, static batch) and run in ONNX Runtime in this process.
 /// </summary>
 public sealed class RtmposeExportFixture : IDisposable
 {
@@ -71,7 +71,7 @@ public sealed class RtmposeExportFixture : IDisposable
         }
         requests.Add(new OrtRequest("op17-b1", Files["op17"], Input1, Shape1));
         requests.Add(new OrtRequest("op17-b3", Files["op17"], Input3, Shape3));
-        Results = OrtRunner.Run(requests, Path.Combine(Directory, "ort"));
+        Results = OrtRunner.Run(requests);
     }
 
     /// <summary>Every parameter and buffer value, in state-dict order.</summary>
@@ -235,6 +235,78 @@ public sealed class RtmposeExportTests(RtmposeExportFixture f) : IClassFixture<R
         var weight = f.Model.StateDict().Single(kv => kv.Key == "head.cls_x.weight").Value.ToArray<float>();
         Assert.Equal(weight[5 * 256 + 3], stored[3 * 384 + 5]);
         Assert.Equal(BitConverter.GetBytes(stored[0]), init.RawData.Span[..4].ToArray());
+    }
+
+    [Fact]
+    public void TheSessionRunsOnLibtorchTensorsInAnyLayoutAndNamesTheFileOnAWrongInput()
+    {
+        using var scope = Distill.Torch.torch.NewDisposeScope();
+        using var session = OnnxSession.Load(f.Files["op17"]);
+        var x = Distill.Torch.torch.FromArray(f.Input2, RtmposeExportFixture.Shape2);
+        var plain = session.Run(x);
+        // A channels-last batch (what a channels-last loader gives) goes in through one row-major copy, same result.
+        var nhwc = session.Run(x.Contiguous(Distill.Torch.MemoryFormat.ChannelsLast));
+        foreach (var name in new[] { "simcc_x", "simcc_y" })
+        {
+            Expect.Close(f.Torch2[name], plain[name].ToArray<float>(), 1e-3, name + " from a libtorch tensor");
+            Expect.Identical(plain[name].ToArray<float>(), nhwc[name].ToArray<float>(), name + " from a channels-last tensor");
+            Assert.Equal([2L, 17, name == "simcc_x" ? 384 : 512], plain[name].Shape);
+        }
+        var wrongSize = Assert.Throws<ArgumentException>(() => session.Run(Distill.Torch.torch.Zeros([2, 3, 128, 192])));
+        Assert.Contains(f.Files["op17"], wrongSize.Message);
+        Assert.Contains("[2, 3, 128, 192]", wrongSize.Message);
+        Assert.Contains("[N, 3, 256, 192]", wrongSize.Message);
+        using var fixedBatch = OnnxSession.Load(f.Files["static2"]);
+        var wrongBatch = Assert.Throws<ArgumentException>(() => fixedBatch.Run(Distill.Torch.torch.Zeros([3, 3, 256, 192])));
+        Assert.Contains(f.Files["static2"], wrongBatch.Message);
+    }
+
+    [Fact]
+    public void APoseModelReadsEverythingFromTheFileAndPredictsWhatLibtorchPredicts()
+    {
+        // The exporter's full metadata, as `distill export` writes it.
+        var set = Distill.Pose.Keypoints.KeypointSet.FromName("coco17");
+        string path = Path.Combine(f.Directory, "full.onnx");
+        OnnxExporter.ExportToFile(f.Model, path, new OnnxExportOptions
+        {
+            Pose = new PoseExportMetadata { KeypointNames = set.Names.ToList(), Skeleton = set.Skeleton.ToList(), KeypointSet = set.Name, Sigmas = set.Sigmas },
+        });
+        using var pose = OnnxPoseModel.Load(path);
+        Assert.Equal((192, 256), pose.InputSize);
+        Assert.Equal(f.Model.FlipIndices, pose.FlipIndices);
+        Assert.Equal(set.Sigmas, pose.Sigmas);
+        Assert.Equal("coco17", pose.KeypointSetName);
+        Assert.Equal(set.Skeleton, pose.Skeleton);
+        Assert.Equal(f.Model.Mean, pose.Mean);
+        Assert.Equal(f.Model.Std, pose.Std);
+        var codec = Assert.IsType<SimCCLabel>(pose.Codec);
+        var original = (SimCCLabel)f.Model.Codec;
+        Assert.Equal((original.InputSize, original.Sigma, original.SplitRatio, original.Normalize), (codec.InputSize, codec.Sigma, codec.SplitRatio, codec.Normalize));
+
+        using var scope = Distill.Torch.torch.NewDisposeScope();
+        var x = Distill.Torch.torch.FromArray(f.Input2, RtmposeExportFixture.Shape2);
+        foreach (bool flip in new[] { false, true })
+        {
+            Distill.Pose.Codecs.DecodedKeypoints expected;
+            using (Distill.Torch.Autograd.InferenceMode())
+                expected = f.Model.Predict(x, flip);
+            var actual = pose.Predict(x, flip);
+            // Arg-max decoding: the same bins, so the same pixels; scores are logit maxima, close to rounding.
+            Expect.Identical(Expect.Flatten(expected.Keypoints), Expect.Flatten(actual.Keypoints), $"keypoints (flip {flip})");
+            Expect.Close(Expect.Flatten(expected.Scores), Expect.Flatten(actual.Scores), 1e-3, $"scores (flip {flip})");
+        }
+    }
+
+    [Fact]
+    public void APoseModelWithoutItsMetadataIsRefusedNamingTheFileAndTheKey()
+    {
+        // op17 has names and skeleton but was exported without the keypoint set and sigmas; "decode" has neither.
+        var partial = Assert.Throws<InvalidDataException>(() => OnnxPoseModel.Load(f.Files["op17"]));
+        Assert.Contains(f.Files["op17"], partial.Message);
+        Assert.Contains("'keypoint_set'", partial.Message);
+        var bare = Assert.Throws<InvalidDataException>(() => OnnxPoseModel.Load(f.Files["decode"]));
+        Assert.Contains(f.Files["decode"], bare.Message);
+        Assert.Contains("'keypoint_names'", bare.Message);
     }
 
     [Fact]

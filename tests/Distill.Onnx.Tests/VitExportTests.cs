@@ -56,7 +56,7 @@ public sealed class VitExportFixture : IDisposable
             using (var s = File.OpenRead(path)) Protos[name] = ModelProto.Parser.ParseFrom(s);
             requests.Add(new OrtRequest(name, path, Input, Shape2));
         }
-        Results = OrtRunner.Run(requests, Path.Combine(Directory, "ort"));
+        Results = OrtRunner.Run(requests);
     }
 
     public void Dispose()

@@ -22,11 +22,13 @@ internal static class BenchCommand
                 + "(latency, throughput, training step, parity); kd: the distillation training step of "
                 + $"{KdBench.ExperimentConfig} (two RTMPose-m teachers, RTMPose-t student; loss parity, step time, img/s, peak RSS, "
                 + "an end-to-end line through the trainer's data loader; --reps single steps per side, alternating, then up to 3 more "
-                + "with the student in the other layout and up to 3 with plain teachers; some 2-3 minutes at batch 32 on 2 idle cores, several times that on a busy machine); "
+                + "with the student in the other layout, with teachers in ONNX Runtime (idle threads sleeping: --reps; spinning: up to 3) and up to 3 with plain teachers; "
+                + "some 3-5 minutes at batch 32 on 2 idle cores, several times that on a busy machine); "
+                + $"predict: the two paths of `distill predict` on {PredictBench.ModelConfigPath}, libtorch and ONNX Runtime (batch-1 latency, img/s at --batch); "
                 + "all: every suite.",
             DefaultValueFactory = _ => "foundation",
         };
-        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "all");
+        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "predict", "all");
         var models = new Option<string>("--models")
         {
             Description = $"Comma-separated models for the models suite ({string.Join(", ", BenchModels.Names)}).",
@@ -52,6 +54,11 @@ internal static class BenchCommand
             {
                 if (s == "all") Console.WriteLine();
                 rc = KdBench.Run(RepoRoot.Find(), r.GetValue(reps), r.GetValue(threads), r.GetValue(batch), r.GetValue(python)!);
+            }
+            if (rc == 0 && s is "predict" or "all")
+            {
+                if (s == "all") Console.WriteLine();
+                rc = PredictBench.Run(RepoRoot.Find(), r.GetValue(reps), r.GetValue(threads), r.GetValue(batch));
             }
             return rc;
         });

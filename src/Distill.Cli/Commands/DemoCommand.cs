@@ -131,7 +131,7 @@ internal static class DemoCommand
                 model.Eval();
                 OnnxExporter.ExportToFile(model, onnxPath, new OnnxExportOptions
                 {
-                    Pose = new PoseExportMetadata { KeypointNames = kps.Names.ToList(), Skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList() },
+                    Pose = ExportCommand.PoseMetadata(kps),
                 });
             }
             Console.WriteLine();

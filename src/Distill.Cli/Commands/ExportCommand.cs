@@ -39,7 +39,7 @@ internal static class ExportCommand
                     FoldBatchNorm = !r.GetValue(noFold),
                     Decode = r.GetValue(decode),
                     EdgeSafe = r.GetValue(edgeSafe),
-                    Pose = new PoseExportMetadata { KeypointNames = kps.Names.ToList(), Skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList() },
+                    Pose = PoseMetadata(kps),
                 });
                 Console.WriteLine($"export: {path} (opset {r.GetValue(opset)}, {kps.Count} keypoints {kps.Name}, input {model.InputSize.Width}x{model.InputSize.Height})");
             }
@@ -47,4 +47,13 @@ internal static class ExportCommand
         });
         return cmd;
     }
+
+    /// <summary>Everything `predict MODEL.onnx` needs from the keypoint set: names, skeleton, set name and OKS sigmas.</summary>
+    internal static PoseExportMetadata PoseMetadata(Distill.Pose.Keypoints.KeypointSet kps) => new()
+    {
+        KeypointNames = kps.Names.ToList(),
+        Skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList(),
+        KeypointSet = kps.Name,
+        Sigmas = kps.Sigmas,
+    };
 }

@@ -1,3 +1,5 @@
+using Distill.Onnx.Runtime;
+using Distill.Pose.Codecs;
 using Distill.Pose.Models.Checkpoints;
 using System.CommandLine;
 using System.Globalization;
@@ -16,14 +18,15 @@ namespace Distill.Cli.Commands;
 
 /// <summary>
 /// `distill predict`: top-down inference on images, writing COCO-results JSON and skeleton overlays. Each person's
-/// score is the instance score `distill eval` ranks by, after the same OKS-NMS per image.
+/// score is the instance score `distill eval` ranks by, after the same OKS-NMS per image. The model is a config with
+/// its checkpoint (libtorch), or an exported .onnx file alone (ONNX Runtime; everything else from its metadata).
 /// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
     {
-        var config = CommonOptions.Config();
-        var checkpoint = CommonOptions.Checkpoint(required: true);
+        var config = new Argument<string>("model") { Description = "Experiment, model or teacher YAML file (with --checkpoint), or an exported MODEL.onnx alone." };
+        var checkpoint = CommonOptions.Checkpoint(required: false);
         var imagesOpt = new Option<string>("--images") { Description = "An image file or a folder of images.", Required = true };
         var boxes = new Option<string?>("--boxes") { Description = "Person detections in COCO results format (image_id, bbox, score)." };
         var bbox = new Option<string?>("--bbox") { Description = "One box x,y,w,h for every image (default: the whole image)." };
@@ -32,24 +35,38 @@ internal static class PredictCommand
         var radius = new Option<double>("--radius") { Description = "Keypoint radius in pixels.", DefaultValueFactory = _ => 3 };
         var thickness = new Option<int>("--thickness") { Description = "Skeleton line thickness.", DefaultValueFactory = _ => 2 };
         var kptThr = new Option<double>("--kpt-thr") { Description = "Draw keypoints whose score reaches this.", DefaultValueFactory = _ => 0.3 };
-        var cmd = new Command("predict", "Predict keypoints on images with a trained model (top-down, boxes from a detection file or given).")
+        var cmd = new Command("predict", "Predict keypoints on images with a trained model (config + checkpoint, or an exported .onnx; top-down, boxes from a detection file or given).")
         {
             config, checkpoint, imagesOpt, boxes, bbox, outDir, flip, radius, thickness, kptThr,
         };
-        cmd.SetAction(r => Run(r.GetValue(config)!, r.GetValue(checkpoint)!, r.GetValue(imagesOpt)!, r.GetValue(boxes), r.GetValue(bbox),
+        cmd.SetAction(r => Run(r.GetValue(config)!, r.GetValue(checkpoint), r.GetValue(imagesOpt)!, r.GetValue(boxes), r.GetValue(bbox),
             r.GetValue(outDir)!, r.GetValue(flip), r.GetValue(radius), r.GetValue(thickness), r.GetValue(kptThr)));
         return cmd;
     }
 
     private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp"];
 
-    private static int Run(string configPath, string checkpoint, string images, string? boxesPath, string? bboxText, string outDir,
+    /// <summary>Crops per forward pass of an .onnx model (there is no config to give data.val_batch_size).</summary>
+    private const int OnnxBatchSize = 16;
+
+    /// <summary>What predict needs of a model, whichever engine runs it.</summary>
+    private sealed record Predictor((int Width, int Height) InputSize, double[] Mean, double[] Std, int NumKeypoints,
+        List<(int, int)> Skeleton, double[] Sigmas, Func<Tensor, bool, DecodedKeypoints> Predict);
+
+    internal static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    private static int Run(string configPath, string? checkpoint, string images, string? boxesPath, string? bboxText, string outDir,
         bool flip, double radius, int thickness, double kptThr)
     {
         // Argument errors first, before the model is built.
         BoundingBox? fixedBox = bboxText is null ? null : ParseBbox(bboxText);
-        var mo = ModelConfig.Load(configPath);
-        int batchSize = BatchSize(configPath);
+        bool onnx = IsOnnx(configPath);
+        if (onnx && checkpoint is not null)
+            throw new ArgumentException($"predict: {configPath} holds its own weights; --checkpoint goes with a config file");
+        if (!onnx && checkpoint is null)
+            throw new ArgumentException($"predict: {configPath}: a config needs --checkpoint (or give an exported MODEL.onnx alone)");
+        var mo = onnx ? null : ModelConfig.Load(configPath);
+        int batchSize = onnx ? OnnxBatchSize : BatchSize(configPath);
 
         var files = File.Exists(images) ? [Path.GetFullPath(images)]
             : Directory.Exists(images) ? Directory.GetFiles(Path.GetFullPath(images)).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList()
@@ -57,10 +74,23 @@ internal static class PredictCommand
         if (files.Count == 0) throw new FileNotFoundException($"predict: {images}: no images ({string.Join(", ", Extensions)})");
         var overlayOf = OverlayPaths(files, outDir);
 
-        var (model, kps) = ModelFactory.Build(mo);
-        using var _m = model;
-        WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
-        model.Eval();
+        using var owner = new DisposableList();
+        Predictor model;
+        if (mo is null)
+        {
+            var om = owner.Add(OnnxPoseModel.Load(configPath, new OnnxSessionOptions { IntraOpThreads = Math.Max(1, torch.NumThreads) }));
+            model = new Predictor(om.InputSize, om.Mean, om.Std, om.NumKeypoints, om.Skeleton.Select(l => (l.From, l.To)).ToList(), om.Sigmas, om.Predict);
+        }
+        else
+        {
+            var (tm, set) = ModelFactory.Build(mo);
+            owner.Add(tm);
+            WeightsLoader.LoadInto(tm, Path.GetFullPath(checkpoint!));
+            tm.Eval();
+            model = new Predictor(tm.InputSize, tm.Mean, tm.Std, set.Count, set.Skeleton.Select(s => (s.From, s.To)).ToList(), set.Sigmas,
+                (x, f) => tm.Predict(x, f));
+        }
+        int count = model.NumKeypoints;
 
         // COCO-style names (000000000785.jpg) carry their image id.
         var idOf = files.ToDictionary(f => f, f => long.TryParse(Path.GetFileNameWithoutExtension(f), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1);
@@ -85,7 +115,7 @@ internal static class PredictCommand
         var peopleOf = new Dictionary<string, List<int>>();
         var lastJob = new Dictionary<string, int>();
         for (int j = 0; j < jobs.Count; j++) lastJob[jobs[j].File] = j;
-        var skeleton = kps.Skeleton.Select(s => (s.From, s.To)).ToList();
+        var skeleton = model.Skeleton;
 
         // Images stream through: decoded a few ahead on another thread, kept only until their last box is predicted,
         // then drawn, written and released, so memory does not grow with the number of images.
@@ -146,7 +176,7 @@ internal static class PredictCommand
                     var b = box ?? new BoundingBox(0, 0, img.Width, img.Height);
                     if (b.X >= img.Width || b.Y >= img.Height || b.X + b.Width <= 0 || b.Y + b.Height <= 0)
                         Console.Error.WriteLine($"predict: warning: {file}: box {Describe(b)} lies wholly outside the {img.Width}x{img.Height} image");
-                    var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[kps.Count * 2], Visibility = new float[kps.Count] };
+                    var sample = new TopdownSample { Id = file, Image = img, Bbox = (b.X, b.Y, b.Width, b.Height), Keypoints = new float[count * 2], Visibility = new float[count] };
                     batch.Add((j, b, pipeline.Process(sample, img, TopdownAugmentation.None, 0, 0, j)));
                 }
                 if (batch.Count == 0) continue;
@@ -161,8 +191,8 @@ internal static class PredictCommand
                 for (int i = 0; i < batch.Count; i++)
                 {
                     var (file, _, _, boxScore) = jobs[batch[i].Job];
-                    var trip = new double[kps.Count * 3];
-                    for (int k = 0; k < kps.Count; k++)
+                    var trip = new double[count * 3];
+                    for (int k = 0; k < count; k++)
                     {
                         var (x, y) = batch[i].Crop.Geometry.CropToImage(dec.Keypoints[i, k, 0], dec.Keypoints[i, k, 1]);
                         trip[3 * k] = x;
@@ -180,8 +210,8 @@ internal static class PredictCommand
                     // All of this image's people are in: OKS-NMS is per image, so its kept people are those of the whole run.
                     var img = live[file]!;
                     var mine = peopleOf[file];
-                    foreach (var (index, _) in TopdownResultScoring.Apply(mine.Select(i => people[i].Prediction).ToList(), kps.Sigmas))
-                        Draw(img, people[mine[index]].Prediction.Keypoints, kps.Count, skeleton, radius, thickness, kptThr);
+                    foreach (var (index, _) in TopdownResultScoring.Apply(mine.Select(i => people[i].Prediction).ToList(), model.Sigmas))
+                        Draw(img, people[mine[index]].Prediction.Keypoints, count, skeleton, radius, thickness, kptThr);
                     img.SavePng(overlayOf[file]);
                     live.Remove(file);
                     written++;
@@ -200,7 +230,7 @@ internal static class PredictCommand
 
         // The instance scores and OKS-NMS of `distill eval`, so this file scores as eval does on the same boxes.
         var results = new List<Dictionary<string, object>>();
-        foreach (var (index, score) in TopdownResultScoring.Apply(people.Select(p => p.Prediction).ToList(), kps.Sigmas))
+        foreach (var (index, score) in TopdownResultScoring.Apply(people.Select(p => p.Prediction).ToList(), model.Sigmas))
         {
             var (job, person) = people[index];
             var (file, imageId, _, _) = jobs[job];
@@ -218,6 +248,23 @@ internal static class PredictCommand
         }
         Console.WriteLine($"predict: {results.Count} people in {written} images -> {Path.GetFullPath(outDir)}" + skipped);
         return 0;
+    }
+
+    /// <summary>Disposes what it holds, last added first.</summary>
+    private sealed class DisposableList : IDisposable
+    {
+        private readonly List<IDisposable> _items = [];
+
+        public T Add<T>(T item) where T : IDisposable
+        {
+            _items.Add(item);
+            return item;
+        }
+
+        public void Dispose()
+        {
+            for (int i = _items.Count - 1; i >= 0; i--) _items[i].Dispose();
+        }
     }
 
     /// <summary>Images decoded ahead of the one being predicted.</summary>

@@ -1,13 +1,12 @@
-using System.Globalization;
-using System.Text.Json;
-using Distill.Onnx.Protos;
+using System.Diagnostics;
+using Distill.Torch;
 
 namespace Distill.Onnx.Runtime;
 
 /// <summary>ONNX Runtime CPU latency of one model, in milliseconds per forward pass.</summary>
 public sealed record LatencyResult(double MedianMs, double MeanMs, double MinMs, double MaxMs, int Runs, int Batch, int Threads);
 
-/// <summary>Measures an exported model's latency with onnxruntime-node (bench.mjs).</summary>
+/// <summary>Measures an exported model's latency in ONNX Runtime, in this process.</summary>
 public static class OnnxLatency
 {
     /// <summary>
@@ -15,48 +14,43 @@ public static class OnnxLatency
     /// <paramref name="threads"/> intra-op threads and a (batch, C, H, W) input whose C, H and W are read from
     /// the model's declared input.
     /// </summary>
-    public static LatencyResult Measure(string path, int batch = 1, int runs = 50, int threads = 2, string? scriptDirectory = null)
+    public static LatencyResult Measure(string path, int batch = 1, int runs = 50, int threads = 2)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1");
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "runs must be at least 1");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be at least 1");
-        var shape = InputShape(path, batch);
-        var node = NodeOnnxRuntime.Locate(scriptDirectory);
-        string output = node.Run("bench.mjs",
-        [
-            Path.GetFullPath(path),
-            string.Join(",", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))),
-            runs.ToString(CultureInfo.InvariantCulture),
-            threads.ToString(CultureInfo.InvariantCulture),
-        ]);
-        string line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault()
-            ?? throw new InvalidDataException($"bench.mjs printed nothing for '{path}'");
-        using var doc = JsonDocument.Parse(line);
-        var r = doc.RootElement;
-        return new LatencyResult(r.GetProperty("median_ms").GetDouble(), r.GetProperty("mean_ms").GetDouble(),
-            r.GetProperty("min_ms").GetDouble(), r.GetProperty("max_ms").GetDouble(), runs, batch, threads);
+        using var session = OnnxSession.Load(path, new OnnxSessionOptions { IntraOpThreads = threads });
+        var shape = InputShape(session, batch);
+        using var scope = torch.NewDisposeScope();
+        var input = torch.Rand(shape);
+        for (int i = 0; i < Math.Min(3, runs); i++) Dispose(session.Run(input));
+        var ms = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Dispose(session.Run(input));
+            ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(ms);
+        double median = runs % 2 == 1 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+        return new LatencyResult(median, ms.Average(), ms[0], ms[^1], runs, batch, threads);
     }
 
-    private static long[] InputShape(string path, int batch)
+    private static void Dispose(Dictionary<string, Tensor> outputs)
     {
-        ModelProto model;
-        using (var stream = File.OpenRead(path)) model = ModelProto.Parser.ParseFrom(stream);
-        if (model.Graph is null || model.Graph.Input.Count == 0)
-            throw new InvalidDataException($"'{path}' declares no graph input");
-        var input = model.Graph.Input[0];
-        var dims = input.Type?.TensorType?.Shape?.Dim;
-        if (dims is null || dims.Count == 0)
-            throw new InvalidDataException($"'{path}': input '{input.Name}' has no declared shape");
-        var shape = new long[dims.Count];
+        foreach (var t in outputs.Values) t.Dispose();
+    }
+
+    private static long[] InputShape(OnnxSession session, int batch)
+    {
+        var declared = session.InputShape;
+        if (declared.Length == 0) throw new InvalidDataException($"{session.Source}: the input has no declared shape");
+        for (int i = 1; i < declared.Length; i++)
+            if (declared[i] < 0) throw new InvalidDataException($"{session.Source}: input dimension {i} is not fixed");
+        if (declared[0] > 0 && declared[0] != batch)
+            throw new ArgumentException($"{session.Source} has a fixed batch of {declared[0]}; cannot measure batch {batch}");
+        var shape = (long[])declared.Clone();
         shape[0] = batch;
-        for (int i = 1; i < dims.Count; i++)
-        {
-            if (dims[i].ValueCase != TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue)
-                throw new InvalidDataException($"'{path}': input '{input.Name}' dimension {i} is not fixed");
-            shape[i] = dims[i].DimValue;
-        }
-        if (dims[0].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && dims[0].DimValue != batch)
-            throw new ArgumentException($"'{path}' has a fixed batch of {dims[0].DimValue}; cannot measure batch {batch}");
         return shape;
     }
 }

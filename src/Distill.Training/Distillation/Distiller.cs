@@ -90,6 +90,8 @@ public sealed class Distiller : IDisposable
         if (teacher.Name == SelfTeacherName) throw new ArgumentException($"teachers: '{SelfTeacherName}' is reserved for the self-teacher");
         _teachers.Add(teacher);
         if (!(_settings.FeatureWeight > 0 && teacher.Weights.FeatureWeight > 0)) return;
+        if (teacher.Runtime == Config.Schema.TeacherRuntime.OnnxRuntime)
+            throw new Engine.TrainingException($"teachers.{teacher.Name}: feature KD needs the teacher's backbone features, which its ONNX Runtime export does not give; use runtime libtorch or auto");
         var (ts, ss) = (teacher.Model.Backbone.OutStrides[^1], _student.Backbone.OutStrides[^1]);
         if (ts != ss)
             throw new Engine.TrainingException($"teachers.{teacher.Name}: feature KD needs equal strides after resampling (teacher {ts}, student {ss})");

@@ -1,3 +1,5 @@
+using Distill.Onnx;
+using Distill.Onnx.Runtime;
 using Distill.Pose.Models.Checkpoints;
 using Distill.Pose.Codecs;
 using Distill.Pose.Keypoints;
@@ -8,7 +10,9 @@ using Distill.Pose.Transforms;
 using Distill.Torch;
 using Distill.Training.Config;
 using Distill.Training.Config.Schema;
+using Distill.Training.Engine;
 using Distill.Training.Models;
+using Google.Protobuf;
 
 namespace Distill.Training.Distillation;
 
@@ -53,6 +57,20 @@ public sealed class TeacherModel : IDisposable
     /// <summary>Whether weights (and so inputs) are channels-last.</summary>
     public bool IsChannelsLast { get; }
 
+    /// <summary>What runs the forward pass: <see cref="TeacherRuntime.Libtorch"/> or <see cref="TeacherRuntime.OnnxRuntime"/> (never auto).</summary>
+    public TeacherRuntime Runtime => _ort is null ? TeacherRuntime.Libtorch : TeacherRuntime.OnnxRuntime;
+
+    /// <summary>Why <see cref="Runtime"/> is what it is (for the log), when the config asked for auto.</summary>
+    public string RuntimeReason { get; private set; } = "";
+
+    /// <summary>
+    /// ONNX Runtime's threading for teachers: as many intra-op threads as libtorch has, and no spinning, so its idle
+    /// threads do not take cores from libtorch's pool between teacher and student work (measured by `bench --suite kd`).
+    /// </summary>
+    public static OnnxSessionOptions DefaultOrtOptions() => new() { IntraOpThreads = Math.Max(1, torch.NumThreads), AllowSpinning = false };
+
+    private OnnxSession? _ort;
+
     /// <summary>
     /// Run the forward in inference mode (no autograd bookkeeping at all, the default). Off runs it under no_grad, as
     /// a plain PyTorch loop does; benchmarks turn it off to show what inference mode saves.
@@ -73,17 +91,68 @@ public sealed class TeacherModel : IDisposable
     /// <summary>
     /// Freezes a built model with its weights loaded as a teacher: moved to <paramref name="device"/>, eval mode, no
     /// gradients, BN folded (<see cref="TeacherOptions.FoldBn"/>) and channels-last (<see cref="TeacherOptions.ChannelsLast"/>,
-    /// convolutional models only). Takes ownership of <paramref name="model"/>.
+    /// convolutional models only). With <see cref="TeacherOptions.Runtime"/> onnxruntime (or auto on the CPU) the
+    /// frozen network is exported in memory, BN folded, and its forward runs in ONNX Runtime. Takes ownership of
+    /// <paramref name="model"/>.
     /// </summary>
-    public static TeacherModel Create(TeacherOptions t, TopdownPoseEstimator model, KeypointSet set, KeypointSet studentSet, Device device)
+    /// <param name="needsFeatures">Feature KD will ask for backbone features, which only libtorch gives.</param>
+    /// <param name="ortOptions">ONNX Runtime's threading; null takes <see cref="DefaultOrtOptions"/>.</param>
+    public static TeacherModel Create(TeacherOptions t, TopdownPoseEstimator model, KeypointSet set, KeypointSet studentSet, Device device,
+        bool needsFeatures = false, OnnxSessionOptions? ortOptions = null)
     {
         model.To(device);
         model.Eval();
         model.RequiresGrad_(false);
-        if (t.FoldBn) model.FoldBatchNorm();
-        bool channelsLast = t.ChannelsLast && model.IsConvolutional;
+        var (useOrt, reason) = ChooseRuntime(t, model, device, needsFeatures);
+        if (t.FoldBn || useOrt) model.FoldBatchNorm();
+        bool channelsLast = !useOrt && t.ChannelsLast && model.IsConvolutional;
         if (channelsLast) model.ToChannelsLast();
-        return new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast);
+        var teacher = new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast)
+        {
+            RuntimeReason = reason,
+        };
+        if (useOrt)
+        {
+            try
+            {
+                var proto = OnnxExporter.Export(model, new OnnxExportOptions { FoldBatchNorm = true });
+                teacher._ort = OnnxSession.FromBytes(proto.ToByteArray(), $"teacher '{t.Name}' (in-memory ONNX export)", ortOptions ?? DefaultOrtOptions());
+            }
+            catch
+            {
+                teacher.Dispose();
+                throw;
+            }
+        }
+        return teacher;
+    }
+
+    /// <summary>Resolves <see cref="TeacherOptions.Runtime"/>: whether to use ONNX Runtime, and why (auto only).</summary>
+    private static (bool UseOrt, string Reason) ChooseRuntime(TeacherOptions t, TopdownPoseEstimator model, Device device, bool needsFeatures)
+    {
+        if (t.Runtime == TeacherRuntime.Libtorch) return (false, "");
+        string? obstacle = device.Type != DeviceType.Cpu ? $"the run is on {device}, and ONNX Runtime teachers run on the CPU"
+            : needsFeatures ? "feature KD needs the teacher's backbone features, which its ONNX export does not output"
+            : ExportProblem(model);
+        if (t.Runtime == TeacherRuntime.OnnxRuntime)
+        {
+            if (obstacle is not null) throw new TrainingException($"teachers.{t.Name}: runtime onnxruntime: {obstacle}; use runtime libtorch or auto");
+            return (true, "");
+        }
+        return obstacle is null ? (true, "auto: ONNX Runtime on the CPU") : (false, $"auto: libtorch, since {obstacle}");
+    }
+
+    private static string? ExportProblem(TopdownPoseEstimator model)
+    {
+        try
+        {
+            OnnxExporter.Check(model, new OnnxExportOptions { FoldBatchNorm = true });
+            return null;
+        }
+        catch (OnnxExportException e)
+        {
+            return "the teacher cannot be exported to ONNX: " + string.Join(" ", e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        }
     }
 
     /// <summary>
@@ -117,11 +186,15 @@ public sealed class TeacherModel : IDisposable
             Tensor tpx, tpy;
             double ratioX, ratioY;
             PoseOutputs outs;
-            using (Autograd.InferenceMode(UseInferenceMode))
+            if (_ort is not null && studentFeatures is not null)
+                throw new InvalidOperationException($"teacher '{Name}': feature KD needs backbone features, which the ONNX Runtime teacher does not give");
+            // ONNX Runtime writes straight into ordinary tensors; libtorch's forward runs in inference mode.
+            using (Autograd.InferenceMode(UseInferenceMode && _ort is null))
             using (Autograd.NoGrad())
             {
                 // The layout change of the crops costs one copy and buys NHWC convolutions for the whole network.
-                outs = Model.ForwardWithFeatures(IsChannelsLast ? input.Contiguous(MemoryFormat.ChannelsLast) : input);
+                outs = _ort is not null ? new PoseOutputs([], _ort.Run(input))
+                    : Model.ForwardWithFeatures(IsChannelsLast ? input.Contiguous(MemoryFormat.ChannelsLast) : input);
                 if (Model.Head is RTMCCHead)
                 {
                     tpx = kd.TeacherProbabilities(outs["simcc_x"]);
@@ -143,8 +216,11 @@ public sealed class TeacherModel : IDisposable
                     throw new InvalidOperationException($"teacher '{Name}': logit distillation needs a SimCC or heatmap teacher, not {Model.Head.TypeName}");
                 }
                 // Leave inference mode with ordinary tensors: the student's loss keeps them for its backward pass.
-                tpx = tpx.Clone();
-                tpy = tpy.Clone();
+                if (_ort is null)
+                {
+                    tpx = tpx.Clone();
+                    tpy = tpy.Clone();
+                }
             }
             var tA = torch.FromArray(ax, [bsz]).To(dev);
             var tB = torch.FromArray(bx, [bsz]).To(dev);
@@ -206,5 +282,9 @@ public sealed class TeacherModel : IDisposable
         return Functional.GridSample(t0, grid, GridSampleMode.Bilinear, GridSamplePadding.Zeros, alignCorners: false).MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        _ort?.Dispose();
+        Model.Dispose();
+    }
 }

@@ -121,10 +121,15 @@ public sealed class TrainingSetup : IDisposable
             var teacherLoader = new TeacherLoader(o);
             foreach (var t in o.Teachers)
             {
-                var teacher = teacherLoader.Load(t, set, device);
+                var teacher = teacherLoader.Load(t, set, device, needsFeatures: o.Losses.FeatureKd.Weight > 0 && t.FeatureWeight > 0);
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
+                // Only a run that asked for another engine says which one runs, so default logs stay as they were.
+                if (t.Runtime != TeacherRuntime.Libtorch)
+                    log.LogInformation("teacher {Name}: runtime {Runtime}{Reason}", t.Name,
+                        teacher.Runtime == TeacherRuntime.OnnxRuntime ? "onnxruntime" : "libtorch",
+                        teacher.RuntimeReason.Length > 0 ? $" ({teacher.RuntimeReason})" : "");
             }
             distiller.Validate();
             dist.BroadcastStates(distiller.Modules().SelectMany(m => m.Module.StateDict().Select(kv => kv.Value)));

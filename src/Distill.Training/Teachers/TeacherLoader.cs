@@ -48,7 +48,8 @@ public sealed class TeacherLoader(string manifestPath)
     }
 
     /// <summary>Builds, checks and loads teacher <paramref name="t"/>, frozen for distillation into <paramref name="studentSet"/>.</summary>
-    public TeacherModel Load(TeacherOptions t, KeypointSet studentSet, Device device)
+    /// <param name="needsFeatures">Feature KD will ask this teacher for backbone features (libtorch only).</param>
+    public TeacherModel Load(TeacherOptions t, KeypointSet studentSet, Device device, bool needsFeatures = false)
     {
         var files = Locate(t);
         if (!File.Exists(files.Checkpoint))
@@ -76,7 +77,7 @@ public sealed class TeacherLoader(string manifestPath)
             model.Dispose();
             throw;
         }
-        return TeacherModel.Create(t, model, set, studentSet, device);
+        return TeacherModel.Create(t, model, set, studentSet, device, needsFeatures);
     }
 
     /// <summary>A keypoint set or input size written beside a teacher must be the one its config builds.</summary>

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using Distill.Onnx.Runtime;
 
 namespace Distill.Onnx.Tests.Support;
@@ -11,52 +9,20 @@ public sealed record OrtRequest(string Key, string ModelPath, float[] Input, lon
 public sealed record OrtOutput(float[] Data, long[] Shape);
 
 /// <summary>
-/// Runs exported models in ONNX Runtime (onnxruntime-node through run.mjs): every request in one node process,
-/// each model loaded once.
+/// Runs exported models in ONNX Runtime in this process, each model loaded once from its file, one intra-op thread
+/// (so results do not depend on the machine's core count).
 /// </summary>
 public static class OrtRunner
 {
-    public static Dictionary<string, Dictionary<string, OrtOutput>> Run(IEnumerable<OrtRequest> requests, string workDirectory)
+    public static Dictionary<string, Dictionary<string, OrtOutput>> Run(IEnumerable<OrtRequest> requests)
     {
-        var list = requests.ToList();
-        Directory.CreateDirectory(workDirectory);
-        var jobs = new List<object>();
-        foreach (var group in list.GroupBy(r => r.ModelPath))
-        {
-            var runs = new List<object>();
-            foreach (var r in group)
-            {
-                string inputFile = Path.Combine(workDirectory, r.Key + ".input.bin");
-                File.WriteAllBytes(inputFile, MemoryMarshal.AsBytes(r.Input.AsSpan()).ToArray());
-                runs.Add(new
-                {
-                    inputs = new Dictionary<string, object> { [OnnxExporter.InputName] = new { file = inputFile, shape = r.Shape } },
-                    outputDir = OutputDirectory(workDirectory, r.Key),
-                });
-            }
-            jobs.Add(new { model = group.Key, runs });
-        }
-        string jobsFile = Path.Combine(workDirectory, "jobs.json");
-        File.WriteAllText(jobsFile, JsonSerializer.Serialize(new { jobs }));
-        NodeOnnxRuntime.Locate().Run("run.mjs", [jobsFile]);
-
         var results = new Dictionary<string, Dictionary<string, OrtOutput>>();
-        foreach (var r in list)
+        foreach (var group in requests.GroupBy(r => r.ModelPath))
         {
-            string dir = OutputDirectory(workDirectory, r.Key);
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "outputs.json")));
-            var outputs = new Dictionary<string, OrtOutput>();
-            foreach (var o in doc.RootElement.GetProperty("outputs").EnumerateObject())
-            {
-                var shape = o.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                if (o.Value.GetProperty("type").GetString() != "float32")
-                    throw new InvalidDataException($"{r.Key}: output {o.Name} is {o.Value.GetProperty("type")}, not float32");
-                outputs[o.Name] = new OrtOutput(TestData.ReadFloats(Path.Combine(dir, o.Name + ".bin")), shape);
-            }
-            results[r.Key] = outputs;
+            using var session = OnnxSession.Load(group.Key, new OnnxSessionOptions { IntraOpThreads = 1 });
+            foreach (var r in group)
+                results[r.Key] = session.Run(r.Input, r.Shape).ToDictionary(kv => kv.Key, kv => new OrtOutput(kv.Value.Data, kv.Value.Shape));
         }
         return results;
     }
-
-    private static string OutputDirectory(string work, string key) => Path.Combine(work, "out", key);
 }

@@ -4,6 +4,22 @@ using Distill.Training.Teachers;
 
 namespace Distill.Training.Config.Schema;
 
+/// <summary>The engine that runs a frozen teacher's forward pass.</summary>
+public enum TeacherRuntime
+{
+    /// <summary>The teacher network itself, in libtorch.</summary>
+    [ConfigName("libtorch")]
+    Libtorch,
+
+    /// <summary>An in-memory ONNX export of the frozen teacher (BN folded) in ONNX Runtime, on the CPU.</summary>
+    [ConfigName("onnxruntime")]
+    OnnxRuntime,
+
+    /// <summary>ONNX Runtime on the CPU, where it measures faster; libtorch on CUDA and where ONNX Runtime cannot serve.</summary>
+    [ConfigName("auto")]
+    Auto,
+}
+
 /// <summary>
 /// A frozen teacher network. Its architecture comes from <see cref="Config"/> (a model configuration file) or from
 /// the registry entry <see cref="Name"/>; its weights from <see cref="Checkpoint"/>.
@@ -51,6 +67,12 @@ public sealed class TeacherOptions : IValidatable
     /// faster; ignored for teachers without ConvModules (ViT).
     /// </summary>
     public bool ChannelsLast { get; set; } = true;
+
+    /// <summary>
+    /// What runs the teacher's forward: libtorch (the default), onnxruntime, or auto. ONNX Runtime gives the same
+    /// targets up to rounding (within 1e-4), not bit-identical ones.
+    /// </summary>
+    public TeacherRuntime Runtime { get; set; } = TeacherRuntime.Libtorch;
 
     public IEnumerable<ValidationMessage> Validate()
     {
