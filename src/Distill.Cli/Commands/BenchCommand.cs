@@ -25,10 +25,11 @@ internal static class BenchCommand
                 + "with the student in the other layout, with teachers in ONNX Runtime (idle threads sleeping: --reps; spinning: up to 3) and up to 3 with plain teachers; "
                 + "some 3-5 minutes at batch 32 on 2 idle cores, several times that on a busy machine); "
                 + $"predict: the two paths of `distill predict` on {PredictBench.ModelConfigPath}, libtorch and ONNX Runtime (batch-1 latency, img/s at --batch); "
+                + $"bottomup: a CSPNeXt-t CIF/CAF model on synthetic scenes (training step against a PyTorch twin, decoder ms per image; batch min(--batch, 16)); "
                 + "all: every suite.",
             DefaultValueFactory = _ => "foundation",
         };
-        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "predict", "all");
+        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "predict", "bottomup", "all");
         var models = new Option<string>("--models")
         {
             Description = $"Comma-separated models for the models suite ({string.Join(", ", BenchModels.Names)}).",
@@ -59,6 +60,11 @@ internal static class BenchCommand
             {
                 if (s == "all") Console.WriteLine();
                 rc = PredictBench.Run(RepoRoot.Find(), r.GetValue(reps), r.GetValue(threads), r.GetValue(batch));
+            }
+            if (rc == 0 && s is "bottomup" or "all")
+            {
+                if (s == "all") Console.WriteLine();
+                rc = BottomupBench.Run(r.GetValue(reps), r.GetValue(threads), Math.Min(r.GetValue(batch), 16), r.GetValue(python)!);
             }
             return rc;
         });
