@@ -71,7 +71,7 @@ public sealed class HRFormerExportFixture : IDisposable
             using (var s = File.OpenRead(path)) Protos[name] = ModelProto.Parser.ParseFrom(s);
             requests.Add(new OrtRequest(name, path, input, shape));
         }
-        Results = OrtRunner.Run(requests, Path.Combine(Directory, "ort"));
+        Results = OrtRunner.Run(requests);
     }
 
     public void Dispose()

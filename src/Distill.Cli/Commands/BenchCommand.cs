@@ -29,10 +29,11 @@ internal static class BenchCommand
                 + "(--threads split between them, --batch per worker), Distill's scaling against one process with all --threads, and one step's "
                 + "gradient synchronisation against a plain all-reduce of its bytes (--reps turns of --steps steps per group); "
                 + $"predict: the two paths of `distill predict` on {PredictBench.ModelConfigPath}, libtorch and ONNX Runtime (batch-1 latency, img/s at --batch); "
+                + $"bottomup: a CSPNeXt-t CIF/CAF model on synthetic scenes (training step against a PyTorch twin, decoder ms per image; batch min(--batch, 16)); "
                 + "all: every suite.",
             DefaultValueFactory = _ => "foundation",
         };
-        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "ddp", "predict", "all");
+        suite.AcceptOnlyFromAmong("foundation", "models", "kd", "ddp", "predict", "bottomup", "all");
         var models = new Option<string>("--models")
         {
             Description = $"Comma-separated models for the models suite ({string.Join(", ", BenchModels.Names)}).",
@@ -71,6 +72,11 @@ internal static class BenchCommand
             {
                 if (s == "all") Console.WriteLine();
                 rc = PredictBench.Run(RepoRoot.Find(), r.GetValue(reps), r.GetValue(threads), r.GetValue(batch));
+            }
+            if (rc == 0 && s is "bottomup" or "all")
+            {
+                if (s == "all") Console.WriteLine();
+                rc = BottomupBench.Run(r.GetValue(reps), r.GetValue(threads), Math.Min(r.GetValue(batch), 16), r.GetValue(python)!);
             }
             return rc;
         });

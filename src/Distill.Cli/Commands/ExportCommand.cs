@@ -26,6 +26,11 @@ internal static class ExportCommand
         {
             // Only the model section is read: data paths and the teacher registry are never touched.
             var mo = ModelConfig.Load(r.GetValue(config)!, r.GetValue(set) ?? []);
+            if (BottomupPredict.IsBottomup(mo))
+                return BottomupExport.Run(mo, r.GetValue(checkpoint)!, r.GetValue(output)!, new OnnxExportOptions
+                {
+                    Opset = r.GetValue(opset), StaticBatch = r.GetValue(staticBatch), FoldBatchNorm = !r.GetValue(noFold), Decode = r.GetValue(decode), EdgeSafe = r.GetValue(edgeSafe),
+                });
             var (model, kps) = ModelFactory.Build(mo);
             using (model)
             {

@@ -35,7 +35,7 @@ internal static class PredictCommand
         var radius = new Option<double>("--radius") { Description = "Keypoint radius in pixels.", DefaultValueFactory = _ => 3 };
         var thickness = new Option<int>("--thickness") { Description = "Skeleton line thickness.", DefaultValueFactory = _ => 2 };
         var kptThr = new Option<double>("--kpt-thr") { Description = "Draw keypoints whose score reaches this.", DefaultValueFactory = _ => 0.3 };
-        var cmd = new Command("predict", "Predict keypoints on images with a trained model (config + checkpoint, or an exported .onnx; top-down, boxes from a detection file or given).")
+        var cmd = new Command("predict", "Predict keypoints on images with a trained model (config + checkpoint, or an exported .onnx; top-down with boxes from a detection file or given, bottom-up on whole images).")
         {
             config, checkpoint, imagesOpt, boxes, bbox, outDir, flip, radius, thickness, kptThr,
         };
@@ -67,12 +67,15 @@ internal static class PredictCommand
             throw new ArgumentException($"predict: {configPath}: a config needs --checkpoint (or give an exported MODEL.onnx alone)");
         var mo = onnx ? null : ModelConfig.Load(configPath);
         int batchSize = onnx ? OnnxBatchSize : BatchSize(configPath);
+        bool bottomup = mo is not null && BottomupPredict.IsBottomup(mo);
+        if (bottomup) BottomupPredict.CheckOptions(configPath, boxesPath, bboxText, flip);
 
         var files = File.Exists(images) ? [Path.GetFullPath(images)]
             : Directory.Exists(images) ? Directory.GetFiles(Path.GetFullPath(images)).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList()
             : throw new FileNotFoundException($"predict: no such image or folder: {images}");
         if (files.Count == 0) throw new FileNotFoundException($"predict: {images}: no images ({string.Join(", ", Extensions)})");
         var overlayOf = OverlayPaths(files, outDir);
+        if (bottomup) return BottomupPredict.RunConfig(mo!, checkpoint!, batchSize, files, overlayOf, outDir, radius, thickness, kptThr);
 
         using var owner = new DisposableList();
         Predictor model;
