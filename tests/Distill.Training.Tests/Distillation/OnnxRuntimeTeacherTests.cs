@@ -20,18 +20,20 @@ namespace Distill.Training.Tests.Distillation;
 /// </summary>
 public class OnnxRuntimeTeacherTests
 {
-    private static TopdownPoseEstimator BuildMpiiTeacher(out KeypointSet set)
+    private static TopdownPoseEstimator BuildMpiiTeacher(out KeypointSet set) => BuildTeacher("rtmpose-m_mpii.yaml", out set);
+
+    private static TopdownPoseEstimator BuildTeacher(string config, out KeypointSet set)
     {
-        var options = ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "teachers", "rtmpose-m_mpii.yaml"));
+        var options = ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "teachers", config));
         var (model, kps) = ModelFactory.Build(options);
         set = kps;
         return model;
     }
 
     /// <summary>Two copies of one randomly initialised teacher with non-trivial BN statistics.</summary>
-    private static (TopdownPoseEstimator A, TopdownPoseEstimator B, KeypointSet Set) TwoCopies()
+    private static (TopdownPoseEstimator A, TopdownPoseEstimator B, KeypointSet Set) TwoCopies(string config = "rtmpose-m_mpii.yaml")
     {
-        var a = BuildMpiiTeacher(out var set);
+        var a = BuildTeacher(config, out var set);
         using (Autograd.NoGrad())
         {
             foreach (var (_, m) in a.NamedModules())
@@ -43,7 +45,7 @@ public class OnnxRuntimeTeacherTests
                 bn.Bias.Uniform_(-0.2, 0.2);
             }
         }
-        var b = BuildMpiiTeacher(out _);
+        var b = BuildTeacher(config, out _);
         b.LoadStateDict(a.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
         return (a, b, set);
     }
@@ -77,6 +79,28 @@ public class OnnxRuntimeTeacherTests
         Assert.Equal(tl.Mask.ToArray<float>(), to.Mask.ToArray<float>());
         // The targets leave as ordinary tensors the student's loss can keep for backward.
         Assert.False(to.ProbX.RequiresGrad);
+    }
+
+    /// <summary>The COCO teacher's input is not square (192x256) and the trainer's batches are larger than 3.</summary>
+    [Fact]
+    public void OnnxRuntimeTargetsOfANonSquareTeacherAtALargerBatchEqualLibtorchTargets()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.ManualSeed(6);
+        var student = KeypointSet.FromName("unified21");
+        var (a, b, coco) = TwoCopies("rtmpose-m_coco.yaml");
+        using var libtorch = TeacherModel.Create(new TeacherOptions { Name = "coco" }, a, coco, student, Device.Cpu);
+        using var ort = TeacherModel.Create(new TeacherOptions { Name = "coco", Runtime = TeacherRuntime.OnnxRuntime }, b, coco, student, Device.Cpu);
+        const int n = 12;
+        var x = torch.Randn([n, 3, 256, 192]);
+        var studentCodec = new SimCCLabel((192, 256), (4.9, 5.66), 2.0, normalize: false);
+        var maps = Enumerable.Range(0, n).Select(i => new AffineMatrix(1 - 0.02 * i, 0, 3.0 * i, 0, 1 - 0.02 * i, -2.0 * i)).ToArray();
+        var kd = new LogitKDLoss(10.0);
+        using var tl = libtorch.Targets(x, maps, studentCodec, kd);
+        using var to = ort.Targets(x, maps, studentCodec, kd);
+        double dx = (tl.ProbX - to.ProbX).Abs().Max().ItemDouble(), dy = (tl.ProbY - to.ProbY).Abs().Max().ItemDouble();
+        Assert.True(dx <= 1e-4 && dy <= 1e-4, $"max |libtorch - onnxruntime|: x {dx:G3}, y {dy:G3}");
+        Assert.Equal(tl.Mask.ToArray<float>(), to.Mask.ToArray<float>());
     }
 
     [Fact]
