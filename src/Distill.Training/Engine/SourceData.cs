@@ -81,6 +81,8 @@ public sealed class SourceData
         var set = DefaultSet(s);
         bool useGt = mpiiGt is not null && s.Format == DataFormat.Mpii && val && s.ValAnnFile is not null;
         var headBoxes = useGt ? MpiiGtHeadBoxes(s, mpiiGt!) : null;
+        // The training split first, so its problems are reported before the validation split's.
+        var trainSplit = train ? LoadSplit(s, set, s.AnnFile, s.ImgDir, evaluation: false) : null;
         PoseDataset? valSplit = null;
         if (val && s.ValAnnFile is not null)
         {
@@ -99,7 +101,7 @@ public sealed class SourceData
         {
             Options = s,
             KeypointSet = set,
-            Train = train ? LoadSplit(s, set, s.AnnFile, s.ImgDir, evaluation: false) : null,
+            Train = trainSplit,
             Val = valSplit,
             PckhFromMpiiGt = useGt,
         };
