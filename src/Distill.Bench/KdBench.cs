@@ -161,7 +161,9 @@ public static class KdBench
                         var (model, set) = ModelFactory.Build(teacherConfigs[t]);
                         using (var scope = torch.NewDisposeScope())
                             model.LoadStateDict(SafeTensors.Load((string)teacherSpecs[t]["weights"]), strict: true);
-                        var ortTeacher = new TeacherOptions { Name = o.Teachers[t].Name, Runtime = TeacherRuntime.OnnxRuntime };
+                        // The configured teacher (its weight included) with only the engine changed.
+                        var ortTeacher = o.Teachers[t].Clone();
+                        ortTeacher.Runtime = TeacherRuntime.OnnxRuntime;
                         ortTeachers.Add(TeacherModel.Create(ortTeacher, model, set, studentSet, Device.Cpu, ortOptions: ortOptions));
                     }
                     using var ortKd = step.DistillerFor(ortTeachers);
@@ -218,7 +220,11 @@ public static class KdBench
                 var (model, set) = ModelFactory.Build(teacherConfigs[t]);
                 using (var scope = torch.NewDisposeScope())
                     model.LoadStateDict(SafeTensors.Load((string)teacherSpecs[t]["weights"]), strict: true);
-                var plainOptions = new TeacherOptions { Name = o.Teachers[t].Name, FoldBn = false, ChannelsLast = false };
+                // The configured teacher (its weight included), left unoptimised.
+                var plainOptions = o.Teachers[t].Clone();
+                plainOptions.FoldBn = false;
+                plainOptions.ChannelsLast = false;
+                plainOptions.Runtime = TeacherRuntime.Libtorch;
                 var plain = TeacherModel.Create(plainOptions, model, set, studentSet, Device.Cpu);
                 plain.UseInferenceMode = false;
                 teachers.Add(plain);
@@ -277,10 +283,13 @@ public static class KdBench
         var terms = freshStep.Run(freshKd);
         if (!first.Keys.Order().SequenceEqual(terms.Keys.Order()))
             throw new InvalidOperationException($"loss terms differ with {what}: {string.Join(", ", first.Keys)} and {string.Join(", ", terms.Keys)}");
-        double worst = first.Max(kv => Math.Abs(kv.Value - terms[kv.Key]) / Math.Max(Math.Abs(kv.Value), 1e-12));
+        double RelativeDifference(string key) => Math.Abs(first[key] - terms[key]) / Math.Max(Math.Abs(first[key]), 1e-12);
+        var worstKey = first.Keys.MaxBy(RelativeDifference)!;
+        double worst = RelativeDifference(worstKey);
         if (!(worst <= ParityLimit))
             throw new InvalidOperationException($"the first KD step with {what} differs from the first line's by "
-                + $"{worst.ToString("E2", CultureInfo.InvariantCulture)} relative (limit {ParityLimit.ToString("E0", CultureInfo.InvariantCulture)})");
+                + $"{worst.ToString("E2", CultureInfo.InvariantCulture)} relative (limit {ParityLimit.ToString("E0", CultureInfo.InvariantCulture)}); "
+                + $"worst term {worstKey}: {first[worstKey].ToString("G6", CultureInfo.InvariantCulture)} against {terms[worstKey].ToString("G6", CultureInfo.InvariantCulture)}");
         return (terms, string.Format(CultureInfo.InvariantCulture, "loss terms agree with the libtorch teachers' (max relative difference {0:E2})", worst));
     }
 

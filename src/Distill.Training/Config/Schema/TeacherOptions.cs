@@ -74,6 +74,9 @@ public sealed class TeacherOptions : IValidatable
     /// </summary>
     public TeacherRuntime Runtime { get; set; } = TeacherRuntime.Libtorch;
 
+    /// <summary>A copy of these options (every key, the weight included), for running the same teacher another way.</summary>
+    public TeacherOptions Clone() => (TeacherOptions)MemberwiseClone();
+
     public IEnumerable<ValidationMessage> Validate()
     {
         if (Sha256 is not null && !Sha256Digest.IsValid(Sha256))
