@@ -144,16 +144,51 @@ public static class AnnotationRescaler
     }
 
     /// <summary>
-    /// Marks cells outside the valid area of the input (x, y, w, h in input pixels, e.g. the image inside its
-    /// padding): <paramref name="outside"/> is called with each such cell's index.
+    /// A fresh target of <paramref name="fields"/> x <paramref name="components"/> planes: confidence 0 in annotated
+    /// cells and NaN ("don't care") in masked ones and in every other component. <c>Nearest</c> holds, per field and
+    /// cell, the distance of the target that owns the cell: infinity while free, 1 in masked cells, so targets stay out.
     /// </summary>
-    public static void ForEachOutside((double X, double Y, double W, double H) validArea, int fieldHeight, int fieldWidth, int stride,
-        Action<int> outside)
+    public static (FieldTensor Target, float[] Nearest) NewTarget(IReadOnlyList<FieldAnnotation> annotations, int fields, int components,
+        int fieldHeight, int fieldWidth, int stride, double maskMargin)
     {
-        int minX = (int)(validArea.X / stride), minY = (int)(validArea.Y / stride);
-        int maxX = (int)((validArea.X + validArea.W) / stride) + 1, maxY = (int)((validArea.Y + validArea.H) / stride) + 1;
-        for (int y = 0; y < fieldHeight; y++)
-            for (int x = 0; x < fieldWidth; x++)
-                if (x < minX || y < minY || x >= maxX || y >= maxY) outside(y * fieldWidth + x);
+        int n = fieldHeight * fieldWidth;
+        var target = new FieldTensor(fields, components, fieldHeight, fieldWidth);
+        Array.Fill(target.Data, float.NaN);
+        var valid = ValidMask(annotations, fieldHeight, fieldWidth, stride, maskMargin);
+        var nearest = new float[fields * n];
+        for (int f = 0; f < fields; f++)
+        {
+            var conf = target.PlaneSpan(f, 0);
+            for (int c = 0; c < n; c++)
+            {
+                conf[c] = valid[c] ? 0f : float.NaN;
+                nearest[f * n + c] = valid[c] ? float.PositiveInfinity : 1f;
+            }
+        }
+        return (target, nearest);
+    }
+
+    /// <summary>
+    /// Cells outside the valid area of the input (x, y, w, h in input pixels, e.g. the image inside its padding) become
+    /// background: confidence 0, every other component "don't care". Null leaves the target as it is.
+    /// </summary>
+    public static void ClearOutside(FieldTensor target, (double X, double Y, double W, double H)? validArea, int stride)
+    {
+        if (validArea is not { } area) return;
+        int h = target.Height, w = target.Width;
+        int minX = (int)(area.X / stride), minY = (int)(area.Y / stride);
+        int maxX = (int)((area.X + area.W) / stride) + 1, maxY = (int)((area.Y + area.H) / stride) + 1;
+        var d = target.Data;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                if (!(x < minX || y < minY || x >= maxX || y >= maxY)) continue;
+                int c = y * w + x;
+                for (int f = 0; f < target.Fields; f++)
+                {
+                    d[target.Plane(f, 0) + c] = 0f;
+                    for (int comp = 1; comp < target.Components; comp++) d[target.Plane(f, comp) + c] = float.NaN;
+                }
+            }
     }
 }

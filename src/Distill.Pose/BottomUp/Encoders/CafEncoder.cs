@@ -47,20 +47,8 @@ public sealed class CafEncoder
         ArgumentNullException.ThrowIfNull(annotations);
         var (h, w) = AnnotationRescaler.FieldSize(imageWidth, imageHeight, Stride);
         int limbs = Meta.NumLimbs, n = h * w;
-        var target = new FieldTensor(limbs, Components, h, w);
+        var (target, nearest) = AnnotationRescaler.NewTarget(annotations, limbs, Components, h, w, Stride, MaskMargin);
         var d = target.Data;
-        Array.Fill(d, float.NaN);
-        var valid = AnnotationRescaler.ValidMask(annotations, h, w, Stride, MaskMargin);
-        var nearest = new float[limbs * n];
-        for (int p = 0; p < limbs; p++)
-        {
-            var conf = target.PlaneSpan(p, 0);
-            for (int c = 0; c < n; c++)
-            {
-                conf[c] = valid[c] ? 0f : float.NaN;
-                nearest[p * n + c] = valid[c] ? float.PositiveInfinity : 1f;
-            }
-        }
 
         float bmin = (float)(Bmin / Stride);
         var visited = new HashSet<int>();
@@ -104,15 +92,7 @@ public sealed class CafEncoder
             }
         }
 
-        if (validArea is { } area)
-            AnnotationRescaler.ForEachOutside(area, h, w, Stride, c =>
-            {
-                for (int p = 0; p < limbs; p++)
-                {
-                    d[target.Plane(p, 0) + c] = 0f;
-                    for (int comp = 1; comp < Components; comp++) d[target.Plane(p, comp) + c] = float.NaN;
-                }
-            });
+        AnnotationRescaler.ClearOutside(target, validArea, Stride);
         return target;
     }
 

@@ -41,20 +41,8 @@ public sealed class CifEncoder
         ArgumentNullException.ThrowIfNull(annotations);
         var (h, w) = AnnotationRescaler.FieldSize(imageWidth, imageHeight, Stride);
         int k = Meta.NumKeypoints, n = h * w;
-        var target = new FieldTensor(k, Components, h, w);
+        var (target, nearest) = AnnotationRescaler.NewTarget(annotations, k, Components, h, w, Stride, MaskMargin);
         var d = target.Data;
-        Array.Fill(d, float.NaN);
-        var valid = AnnotationRescaler.ValidMask(annotations, h, w, Stride, MaskMargin);
-        var nearest = new float[k * n];
-        for (int f = 0; f < k; f++)
-        {
-            var conf = target.PlaneSpan(f, 0);
-            for (int c = 0; c < n; c++)
-            {
-                conf[c] = valid[c] ? 0f : float.NaN;
-                nearest[f * n + c] = valid[c] ? float.PositiveInfinity : 1f;
-            }
-        }
 
         float bmin = (float)(Bmin / Stride);
         foreach (var kps in AnnotationRescaler.KeypointSets(annotations, k, Stride))
@@ -86,15 +74,7 @@ public sealed class CifEncoder
             }
         }
 
-        if (validArea is { } area)
-            AnnotationRescaler.ForEachOutside(area, h, w, Stride, c =>
-            {
-                for (int f = 0; f < k; f++)
-                {
-                    d[target.Plane(f, 0) + c] = 0f;
-                    for (int comp = 1; comp < Components; comp++) d[target.Plane(f, comp) + c] = float.NaN;
-                }
-            });
+        AnnotationRescaler.ClearOutside(target, validArea, Stride);
         return target;
     }
 }
