@@ -92,7 +92,7 @@ internal static class BottomupPredict
                 foreach (var pose in decoded[i])
                 {
                     var r = g.ToImage(pose, imageId ?? -1);
-                    Draw(img, r.Keypoints, model.NumKeypoints, model.Skeleton, radius, thickness, kptThr);
+                    PredictCommand.Draw(img, r.Keypoints, model.NumKeypoints, model.Skeleton, radius, thickness, kptThr);
                     var entry = new Dictionary<string, object> { ["image_file"] = Path.GetFileName(file), ["category_id"] = 1, ["keypoints"] = r.Keypoints, ["score"] = r.Score };
                     if (imageId is long known) entry["image_id"] = known;
                     results.Add(entry);
@@ -111,18 +111,5 @@ internal static class BottomupPredict
         }
         Console.WriteLine($"predict: {people} people in {written} images -> {Path.GetFullPath(outDir)}" + skipped);
         return 0;
-    }
-
-    private static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
-    {
-        var p = new double[count * 2];
-        var s = new double[count];
-        for (int k = 0; k < count; k++)
-        {
-            p[2 * k] = keypoints[3 * k];
-            p[2 * k + 1] = keypoints[3 * k + 1];
-            s[k] = keypoints[3 * k + 2];
-        }
-        PoseDrawing.DrawPose(img, p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
     }
 }

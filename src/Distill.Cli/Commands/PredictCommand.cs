@@ -327,7 +327,8 @@ internal static class PredictCommand
 
     private static string Describe(BoundingBox b) => string.Create(CultureInfo.InvariantCulture, $"[{b.X:0.##}, {b.Y:0.##}, {b.Width:0.##}, {b.Height:0.##}]");
 
-    private static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
+    /// <summary>Draws one person from its (x, y, score) triples, as both predict paths write their overlays.</summary>
+    internal static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
     {
         var p = new double[count * 2];
         var s = new double[count];
