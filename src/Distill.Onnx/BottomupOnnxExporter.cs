@@ -56,42 +56,14 @@ public static class BottomupOnnxExporter
         graph.AddOutput(cif, CifCafHead.CifName, TensorProto.Types.DataType.Float, [batch, head.Cif.Fields, head.Cif.Components, field.Height, field.Width]);
         graph.AddOutput(caf, CifCafHead.CafName, TensorProto.Types.DataType.Float, [batch, head.Caf.Fields, head.Caf.Components, field.Height, field.Width]);
 
-        var proto = new ModelProto
-        {
-            IrVersion = OnnxExporter.IrVersion(options.Opset),
-            ProducerName = OnnxExporter.ProducerName,
-            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Graph = graph.ToProto(),
-        };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
-        foreach (var (key, value) in Metadata(model, options))
-            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        return proto;
+        return OnnxExporter.Package(graph, options.Opset, Metadata(model, options));
     }
 
     /// <summary>Exports to <paramref name="path"/> through a temporary file renamed into place.</summary>
     public static void ExportToFile(BottomupPoseEstimator model, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var proto = Export(model, options);
-        string full = Path.GetFullPath(path);
-        string temp = full + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                proto.WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (Exception e)
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            if (e is IOException or UnauthorizedAccessException)
-                throw new OnnxExportException($"cannot write ONNX model to '{full}': {e.Message}", e);
-            throw;
-        }
+        OnnxExporter.WriteAtomically(Export(model, options), path);
     }
 
     /// <summary>Every reason the model cannot be exported with these options, listed at once.</summary>

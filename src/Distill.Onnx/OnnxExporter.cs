@@ -72,19 +72,25 @@ public static class OnnxExporter
             outputNames.Add(ScoresName);
         }
 
+        return Package(graph, options.Opset, OnnxMetadata.Build(model, options, outputNames));
+    }
+
+    /// <summary>The model file around a finished graph: IR version, producer, opset and metadata.</summary>
+    internal static ModelProto Package(OnnxGraph graph, int opset, IEnumerable<KeyValuePair<string, string>> metadata)
+    {
         long bytes = graph.Initializers.Sum(t => (long)t.RawData.Length);
         if (bytes > MaxInitializerBytes)
             throw new OnnxExportException($"the model's weights take {bytes} bytes, more than one ONNX protobuf file can hold (2 GiB)");
 
         var proto = new ModelProto
         {
-            IrVersion = IrVersion(options.Opset),
+            IrVersion = IrVersion(opset),
             ProducerName = ProducerName,
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
             Graph = graph.ToProto(),
         };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
-        foreach (var (key, value) in OnnxMetadata.Build(model, options, outputNames))
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        foreach (var (key, value) in metadata)
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
     }
@@ -96,7 +102,12 @@ public static class OnnxExporter
     public static void ExportToFile(TopdownPoseEstimator model, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var proto = Export(model, options);
+        WriteAtomically(Export(model, options), path);
+    }
+
+    /// <summary>Writes <paramref name="proto"/> to <paramref name="path"/> through a temporary file renamed into place.</summary>
+    internal static void WriteAtomically(ModelProto proto, string path)
+    {
         string full = Path.GetFullPath(path);
         string temp = full + ".tmp";
         try
