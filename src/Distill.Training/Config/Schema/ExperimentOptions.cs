@@ -86,6 +86,8 @@ public sealed partial class ExperimentOptions : IValidatable
 
         foreach (var message in ValidateBestMetric())
             yield return message;
+        foreach (var message in BottomupKdValidation.Of(this))
+            yield return message;
 
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
