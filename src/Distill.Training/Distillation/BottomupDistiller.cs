@@ -85,7 +85,7 @@ public sealed class BottomupDistiller : IDisposable
     private readonly CifCafDistillation _fields;
 
     /// <param name="student">The network being trained: it sizes the feature adapters and fixes the field grid.</param>
-    /// <param name="teachers">Frozen teachers (owned by the distiller unless <paramref name="ownsTeachers"/> is false).</param>
+    /// <param name="teachers">Frozen teachers, owned by the distiller (disposed with it, or when it refuses them) unless <paramref name="ownsTeachers"/> is false.</param>
     /// <param name="channelsLast">The student's features are channels-last, so the adapters' 1x1 convs are too.</param>
     public BottomupDistiller(BottomupDistillationSettings settings, BottomupPoseEstimator student, IReadOnlyList<BottomupTeacher> teachers,
         bool channelsLast = false, bool ownsTeachers = true)
@@ -100,23 +100,34 @@ public sealed class BottomupDistiller : IDisposable
             VectorWeight = settings.VectorWeight,
             ScaleWeight = settings.ScaleWeight,
         };
-        foreach (var t in _teachers) t.CheckGrid(student);
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in _teachers)
-            if (!names.Add(t.Name)) throw new TrainingException($"teachers: two teachers are named '{t.Name}'");
-
-        _studentFeature = FeatureIndex("losses.feature_kd.student_index", settings.StudentFeature, student.Backbone.OutChannels.Length, "student");
-        _teacherFeature = new int[_teachers.Count];
-        var device = student.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
-        for (int i = 0; i < _teachers.Count; i++)
+        try
         {
-            var t = _teachers[i];
-            if (!(settings.FeatureWeight > 0 && t.Weights.FeatureWeight > 0)) continue;
-            _teacherFeature[i] = FeatureIndex("losses.feature_kd.teacher_index", settings.TeacherFeature, t.Model.Backbone.OutChannels.Length, $"teacher '{t.Name}'");
-            var fk = new FeatureKDLoss(student.Backbone.OutChannels[_studentFeature], t.Model.Backbone.OutChannels[_teacherFeature[i]], 1.0);
-            fk.To(device);
-            if (channelsLast) fk.ToChannelsLast();
-            _adapters[t.Name] = fk;
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var t in _teachers)
+            {
+                if (!names.Add(t.Name)) throw new TrainingException($"teachers: two teachers are named '{t.Name}'");
+                t.CheckGrid(student);
+            }
+            _studentFeature = FeatureIndex("losses.feature_kd.student_index", settings.StudentFeature, student.Backbone.OutChannels.Length, "student");
+            _teacherFeature = new int[_teachers.Count];
+            var device = student.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+            for (int i = 0; i < _teachers.Count; i++)
+            {
+                var t = _teachers[i];
+                if (!(settings.FeatureWeight > 0 && t.Weights.FeatureWeight > 0)) continue;
+                _teacherFeature[i] = FeatureIndex("losses.feature_kd.teacher_index", settings.TeacherFeature, t.Model.Backbone.OutChannels.Length, $"teacher '{t.Name}'");
+                var fk = new FeatureKDLoss(student.Backbone.OutChannels[_studentFeature], t.Model.Backbone.OutChannels[_teacherFeature[i]], 1.0);
+                _adapters[t.Name] = fk;
+                fk.To(device);
+                // Its 1x1 alignment conv runs on the student's (then channels-last) features.
+                if (channelsLast) fk.ToChannelsLast();
+            }
+        }
+        catch
+        {
+            // A refused setup still frees what the distiller was given to own.
+            Dispose();
+            throw;
         }
     }
 

@@ -192,7 +192,6 @@ public sealed class BottomupDistillerTests
         using var student = Tiny(2);
         var teacher = BottomupTeacher.Create(Exact("fine"), Tiny(1, stage: 1), Coco, Device.Cpu);
         var e = Assert.Throws<TrainingException>(() => new BottomupDistiller(new BottomupDistillationSettings(), student, [teacher]));
-        teacher.Dispose();
         Assert.Contains("teachers.fine", e.Message);
         Assert.Contains("stride 4", e.Message);
         Assert.Contains("stride 8", e.Message);
@@ -234,6 +233,25 @@ public sealed class BottomupDistillerTests
     }
 
     [Fact]
+    public void ATeacherWithItsOwnNormalisationSeesTheSameImage()
+    {
+        // A teacher trained on raw 0..255 pixels reads the student's ImageNet-normalised input back as pixels.
+        torch.ManualSeed(5);
+        var bb = new CSPNeXt(0.167, 0.125, [2]);
+        var raw = new BottomupPoseEstimator(bb, new CifCafHead(CifCafMeta.Coco(), bb.OutChannels[0], 8)) { Mean = [0, 0, 0], Std = [1, 1, 1] };
+        using var teacher = BottomupTeacher.Create(Exact("raw"), raw, Coco, Device.Cpu);
+        double[] mean = [123.675, 116.28, 103.53], std = [58.395, 57.12, 57.375];
+        using var scope = torch.NewDisposeScope();
+        var pixels = torch.Rand([1, 3, 33, 33]) * 255;
+        var m = torch.FromArray(mean.Select(v => (float)v).ToArray(), [1, 3, 1, 1]);
+        var s = torch.FromArray(std.Select(v => (float)v).ToArray(), [1, 3, 1, 1]);
+        var seen = teacher.Forward((pixels - m) / s, mean, std).Heads["cif"];
+        using var noGrad = Autograd.NoGrad();
+        var direct = raw.Forward(pixels)["cif"];
+        Assert.True((seen - direct).Abs().Max().ItemDouble() < 1e-3 * direct.Abs().Max().ItemDouble());
+    }
+
+    [Fact]
     public void BadTeacherSettingsNameTheirKey()
     {
         using var student = Tiny(2);
@@ -242,7 +260,6 @@ public sealed class BottomupDistillerTests
 
         var t = BottomupTeacher.Create(Exact("t", featureWeight: 1), Tiny(1), Coco, Device.Cpu);
         var e = Assert.Throws<TrainingException>(() => new BottomupDistiller(new BottomupDistillationSettings { FeatureWeight = 1, TeacherFeature = 3 }, student, [t]));
-        t.Dispose();
         Assert.Contains("losses.feature_kd.teacher_index", e.Message);
         Assert.Contains("1 feature map", e.Message);
 
@@ -252,7 +269,6 @@ public sealed class BottomupDistillerTests
         var bb = new CSPNeXt(0.167, 0.125, [2]);
         var other = BottomupTeacher.Create(Exact("m"), new BottomupPoseEstimator(bb, new CifCafHead(CifCafMeta.FromKeypointSet(mpii), bb.OutChannels[0], 8)), mpii, Device.Cpu);
         var k = Assert.Throws<TrainingException>(() => new BottomupDistiller(new BottomupDistillationSettings(), student, [other]));
-        other.Dispose();
         Assert.Contains("teachers.m", k.Message);
         Assert.Contains("keypoint set", k.Message);
     }

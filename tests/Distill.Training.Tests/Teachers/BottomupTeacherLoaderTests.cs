@@ -124,12 +124,12 @@ public sealed class BottomupTeacherLoaderTests : IDisposable
         var bu = _files.Write("bu.yaml", TeacherConfig + "\n" + Sources + """
 
             losses:
-              logit_kd: {temperature: 2, mask_unknown: true}
+              logit_kd: {temperature: 2, mask_unknown: true, reduction: batchmean}
             teachers:
               - {name: big, runtime: onnxruntime}
             """);
         var e = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(bu));
-        Assert.Equal(["losses.logit_kd.mask_unknown", "losses.logit_kd.temperature", "teachers.0.runtime"], e.Errors.Select(x => x.Path).Order());
+        Assert.Equal(["losses.logit_kd.mask_unknown", "losses.logit_kd.reduction", "losses.logit_kd.temperature", "teachers.0.runtime"], e.Errors.Select(x => x.Path).Order());
         Assert.Equal(11, e.Errors.Single(x => x.Path == "losses.logit_kd.temperature").Location.Line);
 
         var td = _files.Write("td.yaml", """

@@ -25,6 +25,10 @@ internal static class BottomupKdValidation
         const string fields = "a bottom-up student distils CIF/CAF fields, which have no softmax; remove it";
         if (l.LogitKd.Beta is not null) yield return ValidationMessage.For("losses.logit_kd.beta", fields, "model.type");
         if (l.LogitKd.Temperature is not null) yield return ValidationMessage.For("losses.logit_kd.temperature", fields, "model.type");
+        // Only a value other than the default can be seen to have been written.
+        if (l.LogitKd.Reduction != Distill.Pose.Losses.KDReduction.DWPose)
+            yield return ValidationMessage.For("losses.logit_kd.reduction",
+                "field terms are sums over cells divided by the batch, as the ground-truth loss; remove it", "model.type");
         if (l.LogitKd.MaskUnknown)
             yield return ValidationMessage.For("losses.logit_kd.mask_unknown",
                 "a bottom-up teacher has the student's own keypoint set, so no keypoint is unknown; remove it", "model.type");
