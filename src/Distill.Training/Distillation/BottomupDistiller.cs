@@ -70,7 +70,8 @@ public sealed record BottomupDistillationSettings
 /// scaled by logit_kd.weight x teacher weight x logit_weight x the kind's weight x the schedule factor; and, with
 /// feature KD, loss_fea/NAME: a 1x1 adapter (<see cref="FeatureKDLoss"/>) maps the chosen student backbone output onto
 /// the teacher's channels, compared with the teacher's chosen output sampled at the student's feature cells, scaled by
-/// feature_kd.weight x teacher weight x feature_weight x the schedule factor. Terms whose weight is 0 are left out.
+/// feature_kd.weight x teacher weight x feature_weight x the schedule factor. A teacher whose field (feature) weight is 0
+/// in an epoch gives no field (feature) terms then, and one with neither is not run.
 /// The adapters train with the student (<see cref="Parameters"/>) and are checkpointed under kd.NAME. (<see cref="Modules"/>).
 /// </summary>
 public sealed class BottomupDistiller : IDisposable
