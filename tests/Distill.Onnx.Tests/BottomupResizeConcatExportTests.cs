@@ -114,3 +114,45 @@ public sealed class BottomupResizeConcatExportTests(ITestOutputHelper output)
         return worst;
     }
 }
+
+/// <summary><see cref="OnnxBottomupModel.IsBottomup"/> reads the metadata past the weights without loading the model.</summary>
+public sealed class OnnxBottomupDetectionTests
+{
+    [Fact]
+    public void OnlyABottomupExportIsRecognised()
+    {
+        var dir = TestData.TempDirectory("bottomup-detect");
+        try
+        {
+            var backbone = new CSPNeXt(0.167, 0.125, [3]);
+            using var bottomup = new BottomupPoseEstimator(backbone, new CifCafHead(CifCafMeta.Coco(), backbone.OutChannels[0], backbone.OutStrides[0]))
+            {
+                InputSize = (65, 65),
+            };
+            bottomup.Eval();
+            var bu = Path.Combine(dir, "bu.onnx");
+            BottomupOnnxExporter.ExportToFile(bottomup, bu);
+            using var topdown = PoseModels.SimccStudent(17, (64, 64), (2, 2));
+            var td = Path.Combine(dir, "td.onnx");
+            OnnxExporter.ExportToFile(topdown, td);
+            var garbage = Path.Combine(dir, "garbage.onnx");
+            File.WriteAllBytes(garbage, [0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
+
+            Assert.True(OnnxBottomupModel.IsBottomup(bu));
+            Assert.False(OnnxBottomupModel.IsBottomup(td));
+            Assert.False(OnnxBottomupModel.IsBottomup(garbage));
+            Assert.False(OnnxBottomupModel.IsBottomup(Path.Combine(dir, "missing.onnx")));
+            // The file is read as ONNX Runtime reads it: the same metadata, the decoder rebuilt from it.
+            using var model = OnnxBottomupModel.Load(bu);
+            Assert.Equal(backbone.OutStrides[0], model.Stride);
+            Assert.Equal(CifCafMeta.Coco().Skeleton, model.Meta.Skeleton);
+            Assert.Equal(CifCafMeta.Coco().ScoreWeights, model.Meta.ScoreWeights);
+            Assert.Equal(bottomup.DecoderOptions, model.DecoderOptions);
+            Assert.Equal(model.Meta.Skeleton.Select(l => (l.A, l.B)), model.Skeleton.Select(l => (l.From, l.To)));
+        }
+        finally
+        {
+            TestData.DeleteDirectory(dir);
+        }
+    }
+}
