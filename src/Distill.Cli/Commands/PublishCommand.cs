@@ -50,7 +50,8 @@ internal static class PublishCommand
     {
         if (report.Note is not null) Console.Error.WriteLine($"publish: {report.Note}");
         if (report.Omitted.Count > 0)
-            Console.WriteLine($"publish: left out {string.Join(", ", report.Omitted)} ({report.LeftOut} tensors): the model's forward never uses them");
+            Console.WriteLine($"publish: left out {string.Join(", ", report.Omitted)} " +
+                (report.LeftOut > 0 ? $"({report.LeftOut} tensors)" : "(already absent from the checkpoint)") + ": the model's forward never uses them");
         Console.WriteLine($"publish: {report.Path} ({report.BytesAfter / 1024} KB; the checkpoint's weights are {report.BytesBefore / 1024} KB) sha256 {report.Sha256}");
     }
 
