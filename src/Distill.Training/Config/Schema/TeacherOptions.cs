@@ -93,9 +93,9 @@ public sealed class TeacherOptions : IValidatable
         if (Sha256 is not null && !Sha256Digest.IsValid(Sha256))
             yield return ValidationMessage.For("sha256", $"expected {Sha256Digest.Expected}, got '{Sha256}'");
         // Checkpoints keep every teacher's modules under kd.NAME.; this name belongs to train.self_distill's self-teacher.
-        if (Sources is { Count: 0 })
-            yield return ValidationMessage.For("sources", "an empty list selects no image, so the teacher would never speak; leave the key out for every source");
         if (Name == ReservedName)
             yield return ValidationMessage.For("name", $"'{ReservedName}' is reserved for the self-teacher of train.self_distill; pick another name");
+        if (Sources is { Count: 0 })
+            yield return ValidationMessage.For("sources", "an empty list selects no image, so the teacher would never speak; leave the key out for every source");
     }
 }
