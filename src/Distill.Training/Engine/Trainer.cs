@@ -314,8 +314,7 @@ public sealed class Trainer : IDisposable
         var input = ChannelsLast.Input(batch.Input.To(_s.Device), _s.ChannelsLast);
         var targets = batch.Tensors.Where(kv => kv.Key != "input").ToDictionary(kv => kv.Key, kv => kv.Value.To(_s.Device));
         TeacherViews? views = _s.Distiller.Teachers.Count == 0 || !stage.IsMain ? null
-            : new TeacherViews(batch.TeacherInputs.Select(t => t.To(_s.Device)).ToList(),
-                _s.Distiller.Teachers.Select((_, t) => (IReadOnlyList<Pose.Transforms.AffineMatrix>)batch.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList());
+            : TeacherViews.Of(batch, _s.Distiller.Teachers.Count, _s.Device);
         var reducer = sync ? stage.Reducer : null;
         reducer?.BeforeForward();
         var (terms, outs) = Forward(input, targets, views, epoch);

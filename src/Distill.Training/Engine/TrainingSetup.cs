@@ -125,6 +125,7 @@ public sealed class TrainingSetup : IDisposable
                 distiller.Add(teacher);
                 log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
                     teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
+                if (teacher.Sources is { } only) log.LogInformation("teacher {Name}: speaks for the images of {Sources} only", t.Name, string.Join(", ", only));
                 if (teacher.CheckpointReport is { Mapped: true } mapped) log.LogInformation("teacher {Name} weights: {Report}", t.Name, mapped);
                 // Only a run that asked for another engine says which one runs, so default logs stay as they were.
                 if (t.Runtime != TeacherRuntime.Libtorch)

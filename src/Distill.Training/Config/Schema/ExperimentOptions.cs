@@ -84,6 +84,9 @@ public sealed partial class ExperimentOptions : IValidatable
                 yield return ValidationMessage.For($"teachers.{i}.name", $"another teacher is already named '{Teachers[i].Name}'");
         }
 
+        foreach (var message in ValidateTeacherSources())
+            yield return message;
+
         foreach (var message in ValidateBestMetric())
             yield return message;
         foreach (var message in BottomupKdValidation.Of(this))
@@ -109,6 +112,25 @@ public sealed partial class ExperimentOptions : IValidatable
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
                 $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
+    }
+
+    /// <summary>Every name in teachers[].sources must be a data source.</summary>
+    private IEnumerable<ValidationMessage> ValidateTeacherSources()
+    {
+        var known = Data.Sources.Select(s => s.Name).ToList();
+        for (var i = 0; i < Teachers.Count; i++)
+        {
+            if (Teachers[i].Sources is not { } selected) continue;
+            for (var j = 0; j < selected.Count; j++)
+            {
+                if (!known.Contains(selected[j], StringComparer.Ordinal))
+                    yield return ValidationMessage.For($"teachers.{i}.sources.{j}",
+                        $"teacher '{Teachers[i].Name}' names source '{selected[j]}', but no data source has that name (sources: {string.Join(", ", known)})",
+                        "data.sources");
+                else if (selected.IndexOf(selected[j]) < j)
+                    yield return ValidationMessage.For($"teachers.{i}.sources.{j}", $"source '{selected[j]}' is listed twice");
+            }
+        }
     }
 
     /// <summary>evaluation.best_metric's SOURCE must be a data source on which one of evaluation.metrics reports its NAME.</summary>
