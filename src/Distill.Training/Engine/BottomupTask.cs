@@ -161,7 +161,7 @@ public sealed class BottomupTask : ITrainingTask
 /// <summary>
 /// The training images of a bottom-up experiment: every image with a labelled person of each COCO source (ratio 1;
 /// ratio 0 leaves a source to validation), shuffled per epoch from the seed, cut into data-parallel shards, augmented
-/// (data.square_edge, data.extended_scale, data.orientation_invariant) and encoded into CIF/CAF targets by the loader.
+/// (data.square_edge, data.extended_scale, data.orientation_invariant, data.rescale_images) and encoded into CIF/CAF targets by the loader.
 /// </summary>
 public sealed class BottomupTrainingData : IDisposable
 {
@@ -215,7 +215,7 @@ public sealed class BottomupTrainingData : IDisposable
         var augmentation = new BottomupAugmentation
         {
             SquareEdge = o.Data.SquareEdge ?? o.Model.InputSize.Max(),
-            ScaleRange = BottomupAugmentation.DefaultScaleRange(o.Data.ExtendedScale ?? false),
+            ScaleRange = Rescaled(BottomupAugmentation.DefaultScaleRange(o.Data.ExtendedScale ?? false), o.Data.RescaleImages ?? 1),
             OrientationInvariant = o.Data.OrientationInvariant ?? 0,
         };
         augmentation.EnsureValid();
@@ -231,6 +231,8 @@ public sealed class BottomupTrainingData : IDisposable
         }
         return result;
     }
+
+    private static (double Low, double High) Rescaled((double Low, double High) range, double factor) => (range.Low * factor, range.High * factor);
 
     /// <summary>The batches of an epoch, skipping the first <paramref name="skipBatches"/> (resume inside an epoch).</summary>
     public IEnumerable<LoadedBatch<BottomupBatch>> Epoch(int epoch, int skipBatches, CancellationToken ct)

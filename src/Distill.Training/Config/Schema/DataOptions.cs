@@ -50,12 +50,20 @@ public sealed class DataOptions : IValidatable
     [Range(0.0, 1.0)]
     public double? OrientationInvariant { get; set; }
 
+    /// <summary>
+    /// Bottom-up only (OpenPifPaf's --rescale-images): multiplies both ends of the training rescale range, e.g. 0.5 for
+    /// images twice as large as the persons should appear at the square edge.
+    /// </summary>
+    [Range(0.01, 100.0)]
+    public double? RescaleImages { get; set; }
+
     /// <summary>The bottom-up keys this section sets, by name (a top-down experiment refuses each).</summary>
     public IEnumerable<string> BottomupKeysSet()
     {
         if (SquareEdge is not null) yield return "square_edge";
         if (ExtendedScale is not null) yield return "extended_scale";
         if (OrientationInvariant is not null) yield return "orientation_invariant";
+        if (RescaleImages is not null) yield return "rescale_images";
     }
 
     public IEnumerable<ValidationMessage> Validate()
