@@ -92,6 +92,12 @@ public sealed partial class ExperimentOptions : IValidatable
         foreach (var message in BottomupKdValidation.Of(this))
             yield return message;
 
+        // OpenPifPaf's whole-image keys mean nothing to a model trained on person crops: refused, not ignored.
+        if (Model.Type != ModelType.BottomupPoseEstimator)
+            foreach (var key in Data.BottomupKeysSet())
+                yield return ValidationMessage.For($"data.{key}",
+                    $"is read by bottom-up models (model.type BottomupPoseEstimator) only; a {Model.Type} trains on person crops of model.input_size", "model.type");
+
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
                 $"the cosine phase would begin at epoch {begin}, after training ends (train.max_epochs = {Train.MaxEpochs})",
