@@ -8,9 +8,11 @@ using Distill.Pose.Models;
 using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Training.Config.Schema;
+using Distill.Training.Distillation;
 using Distill.Training.Distributed;
 using Distill.Training.Evaluation;
 using Distill.Training.Logging;
+using Distill.Training.Teachers;
 using Microsoft.Extensions.Logging;
 
 namespace Distill.Training.Engine;
@@ -18,7 +20,8 @@ namespace Distill.Training.Engine;
 /// <summary>
 /// Bottom-up training (OpenPifPaf's CIF/CAF): whole images of every COCO source, augmented and encoded into field
 /// targets on the loader's workers, the six composite-field loss terms (cif.c, cif.vec, cif.scales, caf.c, caf.vec,
-/// caf.scales), and validation by COCO AP on the decoded poses of each source's validation split.
+/// caf.scales), with teachers the <see cref="BottomupDistiller"/>'s terms beside them (loss_kd/NAME/..., loss_fea/NAME),
+/// and validation by COCO AP on the decoded poses of each source's validation split.
 /// </summary>
 public sealed class BottomupTask : ITrainingTask
 {
@@ -35,11 +38,16 @@ public sealed class BottomupTask : ITrainingTask
 
     public required int ValBatchSize { get; init; }
 
+    /// <summary>The teachers' terms; null without teachers.</summary>
+    public BottomupDistiller? Distiller { get; init; }
+
     public Module Student => Model;
     public Module? EmaModel => Ema;
-    public IEnumerable<(string Name, Module Module)> Adapters => [];
-    public IEnumerable<(string Name, Module Module)> CheckpointModules => [];
-    public IEnumerable<(string Role, Module Network)> DistillationNetworks => [];
+    public IEnumerable<(string Name, Module Module)> Adapters =>
+        Distiller?.Adapters.Select(kv => (kv.Key, (Module)kv.Value)) ?? [];
+    public IEnumerable<(string Name, Module Module)> CheckpointModules => Distiller?.Modules() ?? [];
+    public IEnumerable<(string Role, Module Network)> DistillationNetworks =>
+        Distiller?.Adapters.Select(kv => ($"kd.{kv.Key}", (Module)kv.Value)) ?? [];
     public int BatchesPerEpoch => Data.BatchesPerEpoch;
     public int SamplesPerEpoch => Data.SamplesPerEpoch;
 
@@ -51,10 +59,6 @@ public sealed class BottomupTask : ITrainingTask
 
     public static BottomupTask Create(ExperimentOptions o, TrainerSettings settings, Device device, DistributedContext dist, ILogger log)
     {
-        // Distillation into a bottom-up student adds its terms in Forward; until it exists a teacher is refused, not ignored.
-        if (o.Teachers.Count > 0)
-            throw new TrainingException("teachers: distillation into a bottom-up student (model.type BottomupPoseEstimator) is not available; " +
-                "remove the teachers section to train it on its ground truth");
         if (o.Train.SelfDistill.Enabled)
             throw new TrainingException("train.self_distill: self-distillation needs a SimCC student; a bottom-up model has none");
         BottomupValidation.CheckFormats(o.Data.Sources);
@@ -80,6 +84,10 @@ public sealed class BottomupTask : ITrainingTask
                 TrainingSetup.StartEma(emaModel, student, device, channelsLast);
             }
 
+            // After the student and its EMA: the feature adapters draw their initial weights from the seeded generator.
+            var distiller = o.Teachers.Count == 0 ? null : CreateDistiller(o, student, channelsLast, device, dist, log);
+            if (distiller is not null) disposables.Add(distiller);
+
             var data = BottomupTrainingData.Create(o, student, set, dist, log);
             disposables.Add(data);
             var validation = BottomupValidation.LoadAll(o.Data.Sources);
@@ -97,6 +105,7 @@ public sealed class BottomupTask : ITrainingTask
                 Validation = validation,
                 EvalEdge = o.Model.InputSize.Max(),
                 ValBatchSize = settings.ValBatchSize,
+                Distiller = distiller,
             };
         }
         catch
@@ -104,6 +113,43 @@ public sealed class BottomupTask : ITrainingTask
             for (int i = disposables.Count - 1; i >= 0; i--) disposables[i].Dispose();
             throw;
         }
+    }
+
+    /// <summary>Loads and freezes every teacher, logs each, and builds the distiller that owns them.</summary>
+    private static BottomupDistiller CreateDistiller(ExperimentOptions o, BottomupPoseEstimator student, bool channelsLast, Device device,
+        DistributedContext dist, ILogger log)
+    {
+        var loader = new TeacherLoader(o);
+        var teachers = new List<BottomupTeacher>();
+        try
+        {
+            foreach (var t in o.Teachers)
+            {
+                var teacher = loader.LoadBottomup(t, device);
+                teachers.Add(teacher);
+                log.LogInformation("teacher {Name}: bottom-up {Set}, stride {Stride}, {Layout}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
+                    teacher.Stride, teacher.IsChannelsLast ? "channels-last" : "default layout", teacher.Model.NumParameters());
+                if (teacher.CheckpointReport is { Mapped: true } mapped) log.LogInformation("teacher {Name} weights: {Report}", t.Name, mapped);
+            }
+        }
+        catch
+        {
+            foreach (var t in teachers) t.Dispose();
+            throw;
+        }
+        // The distiller owns the teachers from here, and frees them itself if it refuses one.
+        var kd = new BottomupDistiller(BottomupDistillationSettings.From(o), student, teachers, channelsLast);
+        try
+        {
+            // Every worker starts from rank 0's adapters, as from its student.
+            dist.BroadcastStates(kd.Modules().SelectMany(m => m.Module.StateDict().Select(kv => kv.Value)));
+        }
+        catch
+        {
+            kd.Dispose();
+            throw;
+        }
+        return kd;
     }
 
     private static (BottomupPoseEstimator Model, KeypointSet Keypoints) Build(ExperimentOptions o)
@@ -127,10 +173,17 @@ public sealed class BottomupTask : ITrainingTask
         Model.Train();
         var input = Models.ChannelsLast.Input(b.Input.To(Device), ChannelsLast);
         var targets = b.Targets.ToDictionary(kv => kv.Key, kv => kv.Value.To(Device));
-        var outputs = Model.Forward(input);
-        var terms = Model.Loss(outputs, targets);
-        // Distillation terms of a bottom-up student (teachers' fields and features) join the ground-truth terms here.
-        return (terms, new Fields(outputs));
+        if (Distiller is null)
+        {
+            var outputs = Model.Forward(input);
+            return (Model.Loss(outputs, targets), new Fields(outputs));
+        }
+        // Feature KD reads the student's backbone outputs, which a plain forward frees.
+        var outs = Distiller.Adapters.Count > 0 ? Model.ForwardWithFeatures(input) : new PoseOutputs([], Model.Forward(input));
+        var terms = Model.Loss(outs.Heads, targets);
+        foreach (var (name, term) in Distiller.Terms(input, outs.Heads, Distiller.Adapters.Count > 0 ? outs.Features : null, epoch))
+            terms.Add(name, term);
+        return (terms, outs);
     }
 
     public Dictionary<string, double> Validate(Module model, int epoch, Action<string, int, int>? progress) =>
@@ -144,6 +197,7 @@ public sealed class BottomupTask : ITrainingTask
     public void Dispose()
     {
         Data.Dispose();
+        Distiller?.Dispose();
         Ema?.Dispose();
         Model.Dispose();
     }

@@ -132,11 +132,12 @@ public sealed class BottomupTrainingTests : IDisposable
         var e2 = Assert.Throws<ConfigException>(() => _run.Trainer(edge, set: ["data.square_edge=1"]).Dispose());
         Assert.Contains("data.square_edge", e2.Message);
 
-        // Teachers for a bottom-up student are refused, not ignored.
+        // A bottom-up student learns from bottom-up teachers only.
         var teacher = _run.Teacher("t", TinyRun.Student, 5);
         var kd = Config("kd", "{max_epochs: 1, val_interval: 1}", $"teachers:\n  - {teacher}");
-        var e3 = Assert.Throws<TrainingException>(() => _run.Trainer(kd).Dispose());
-        Assert.StartsWith("teachers:", e3.Message);
+        var e3 = Assert.Throws<InvalidDataException>(() => _run.Trainer(kd).Dispose());
+        Assert.StartsWith("teachers.t:", e3.Message);
+        Assert.Contains("model.type", e3.Message);
 
         var mpii = new TinyRun(seed: 2, images: 0, mpiiImages: 4);
         try
