@@ -74,7 +74,7 @@ internal static class KdEndToEnd
                 var targets = b.Tensors.Where(kv => kv.Key != TopdownBatch.InputName).ToDictionary(kv => kv.Key, kv => kv.Value);
                 var maps = Enumerable.Range(0, kd.Teachers.Count)
                     .Select(t => (IReadOnlyList<AffineMatrix>)b.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList();
-                step.Run(kd, b.Input, targets, new TeacherViews(b.TeacherInputs, maps));
+                step.Run(kd, b.Input, targets, new TeacherViews(b.TeacherInputs, maps, b.Samples.Select(s => s.Source).ToList()));
             }
             // The clock starts after the warm-up batch, so the loader's start-up is not counted.
             if (++done == 0) start = Stopwatch.GetTimestamp();

@@ -49,10 +49,19 @@ public static class BottomupOnnxExporter
 
         var features = context.Emit(model.Backbone, "backbone", [OnnxExporter.InputName]);
         var head = model.Head;
-        int i = head.InIndex < 0 ? features.Count + head.InIndex : head.InIndex;
-        if (i < 0 || i >= features.Count) throw new OnnxExportException($"head in_index {head.InIndex}: the backbone has {features.Count} outputs");
-        var cif = CompositeFieldEmitters.Emit(context, head.Cif, "head.cif", features[i], field);
-        var caf = CompositeFieldEmitters.Emit(context, head.Caf, "head.caf", features[i], field);
+        string selected;
+        if (head.Input == FeatureInput.ResizeConcat)
+        {
+            selected = ResizeConcat(graph, features, "head");
+        }
+        else
+        {
+            int i = head.InIndex < 0 ? features.Count + head.InIndex : head.InIndex;
+            if (i < 0 || i >= features.Count) throw new OnnxExportException($"head in_index {head.InIndex}: the backbone has {features.Count} outputs");
+            selected = features[i];
+        }
+        var cif = CompositeFieldEmitters.Emit(context, head.Cif, "head.cif", selected, field);
+        var caf = CompositeFieldEmitters.Emit(context, head.Caf, "head.caf", selected, field);
         graph.AddOutput(cif, CifCafHead.CifName, TensorProto.Types.DataType.Float, [batch, head.Cif.Fields, head.Cif.Components, field.Height, field.Width]);
         graph.AddOutput(caf, CifCafHead.CafName, TensorProto.Types.DataType.Float, [batch, head.Caf.Fields, head.Caf.Components, field.Height, field.Width]);
 
@@ -71,8 +80,6 @@ public static class BottomupOnnxExporter
     {
         var problems = new List<string>(options.Validate());
         if (options.Decode) problems.Add("--decode: a bottom-up model's decoder (CIF-CAF) runs outside the graph; export without --decode");
-        if (model.Head.Input != FeatureInput.Select)
-            problems.Add("model.head.input_transform resize_concat is not exported (only a selected feature map)");
         foreach (var (name, module) in model.Backbone.NamedModules())
         {
             var emitter = OnnxEmitters.Find(module.GetType());
@@ -90,6 +97,29 @@ public static class BottomupOnnxExporter
             problems.Add($"metadata has {names.Count} keypoint names for a model of {model.NumKeypoints} keypoints");
         if (problems.Count > 0)
             throw new OnnxExportException("cannot export the model to ONNX:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
+    }
+
+    /// <summary>
+    /// The head's resize_concat: every feature map after the first resized to the first one's exact size and all of them
+    /// concatenated along channels. Resize in linear mode with pytorch_half_pixel coordinates is libtorch's bilinear
+    /// interpolation without corner alignment (source = (i + 0.5) in / out - 0.5, clamped at the border), and the
+    /// target size is read from the first map's shape, so odd sizes (49 * 2 != 97) come out as libtorch's do.
+    /// </summary>
+    public static string ResizeConcat(OnnxGraph graph, IReadOnlyList<string> features, string path)
+    {
+        if (features.Count == 0) throw new OnnxExportException("resize_concat: the backbone has no outputs");
+        if (features.Count == 1) return features[0];
+        var target = graph.Node("Slice", path, [graph.Node("Shape", path, [features[0]]), graph.Int64s(2), graph.Int64s(4)]);
+        var parts = new List<string> { features[0] };
+        for (int j = 1; j < features.Count; j++)
+        {
+            var leading = graph.Node("Slice", path, [graph.Node("Shape", path, [features[j]]), graph.Int64s(0), graph.Int64s(2)]);
+            var size = graph.Node("Concat", path, [leading, target], OnnxAttribute.Int("axis", 0));
+            parts.Add(graph.Node("Resize", path, [features[j], "", "", size],
+                OnnxAttribute.String("mode", "linear"),
+                OnnxAttribute.String("coordinate_transformation_mode", "pytorch_half_pixel")));
+        }
+        return graph.Node("Concat", path, parts, OnnxAttribute.Int("axis", 1));
     }
 
     /// <summary>The fields' (height, width) at the model's input size, from one forward pass in eval mode.</summary>

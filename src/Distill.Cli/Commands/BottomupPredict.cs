@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Distill.Onnx.Runtime;
 using Distill.Pose.BottomUp;
 using Distill.Pose.BottomUp.Decoding;
 using Distill.Pose.Datasets;
@@ -15,7 +16,7 @@ using Distill.Torch.Vision;
 namespace Distill.Cli.Commands;
 
 /// <summary>
-/// `distill predict` for bottom-up models: no boxes. Each whole image is scaled to fit the model's input, the network
+/// `distill predict` for bottom-up models (a config with its checkpoint, or an exported .onnx alone): no boxes. Each whole image is scaled to fit the model's input, the network
 /// and the CIF-CAF decoder find every person, and the poses are mapped back to image pixels. Writes the same
 /// predictions.json (COCO results with image_file) and overlays as top-down prediction; scores are the decoder's
 /// instance scores after its own NMS.
@@ -27,6 +28,9 @@ internal static class BottomupPredict
         List<(int, int)> Skeleton, Func<Tensor, List<List<DecodedPose>>> Predict);
 
     internal static bool IsBottomup(ModelOptions mo) => mo.Type == ModelType.BottomupPoseEstimator;
+
+    /// <summary>Whether an exported .onnx file is a bottom-up model (its metadata says so).</summary>
+    internal static bool IsBottomupOnnx(string path) => OnnxBottomupModel.IsBottomup(path);
 
     /// <summary>Options that only mean something with person boxes are refused rather than ignored.</summary>
     internal static void CheckOptions(string model, string? boxes, string? bbox, bool flip)
@@ -48,6 +52,15 @@ internal static class BottomupPredict
                 x => model.Predict(x));
             return Run(predictor, batchSize, files, overlayOf, outDir, radius, thickness, kptThr);
         }
+    }
+
+    /// <summary>An exported bottom-up model in ONNX Runtime, its decoder rebuilt from the file's metadata.</summary>
+    public static int RunOnnx(string path, int batchSize, IReadOnlyList<string> files, Dictionary<string, string> overlayOf,
+        string outDir, double radius, int thickness, double kptThr)
+    {
+        using var model = OnnxBottomupModel.Load(path, new OnnxSessionOptions { IntraOpThreads = Math.Max(1, torch.NumThreads) });
+        var predictor = new Predictor(model.InputSize, model.Mean, model.Std, model.NumKeypoints, model.Skeleton.ToList(), model.Predict);
+        return Run(predictor, batchSize, files, overlayOf, outDir, radius, thickness, kptThr);
     }
 
     public static int Run(Predictor model, int batchSize, IReadOnlyList<string> files, Dictionary<string, string> overlayOf,

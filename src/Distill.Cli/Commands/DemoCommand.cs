@@ -185,6 +185,8 @@ internal static class DemoCommand
             Train("student_kd", OverridesOf("student_kd", [.. epochOverrides, .. kdOverrides]));
             Train("student_baseline", OverridesOf("student_baseline", epochOverrides));
         }
+        var bottomup = cts.IsCancellationRequested ? null : DemoBottomup.Run(root, demoDir, images, seed, epochOverrides,
+            extra => Train(DemoBottomup.ConfigName, OverridesOf(DemoBottomup.ConfigName, extra)) ? results[DemoBottomup.ConfigName] : null, log);
         if (cts.IsCancellationRequested)
         {
             Console.WriteLine($"demo: stopped; finished runs are in {Shown(root, demoDir)}/");
@@ -258,6 +260,11 @@ internal static class DemoCommand
         Console.WriteLine("## KD versus baseline (same student, data, schedule and seed)");
         Console.WriteLine();
         Console.Write(KdReportCommand.Build(kd, baseRun));
+        if (bottomup is not null)
+        {
+            Console.WriteLine();
+            Console.Write(bottomup.Table());
+        }
         Console.WriteLine();
         Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in {Shown(root, demoDir)}/");
         return 0;

@@ -66,24 +66,8 @@ internal static class EvalCommand
         {
             WeightsLoader.LoadInto(model, Path.GetFullPath(checkpoint));
             model.To(device);
-            int edge = o.Model.InputSize.Max();
-            var metrics = new Dictionary<string, double>();
-            foreach (var s in o.Data.Sources)
-            {
-                if (s.ValAnnFile is null) continue;
-                if (s.Format != Distill.Training.Config.Schema.DataFormat.Coco)
-                    throw new ArgumentException($"data.sources '{s.Name}': a bottom-up model is evaluated on COCO keypoint files, not {s.Format}");
-                var source = SourceData.Load(s, train: false, val: true);
-                var images = (Pose.Datasets.CocoKeypointDataset)source.Val!;
-                var truth = Pose.Evaluation.CocoKeypointGroundTruth.Load(Path.GetFullPath(s.ValAnnFile));
-                var samples = Pose.BottomUp.Data.BottomupSample.FromCoco(images, truth, withPersonsOnly: false);
-                var stats = Pose.BottomUp.Evaluation.BottomupEvaluation.Evaluate(model, samples, truth, edge, o.Data.ValBatchSize, device);
-                metrics[$"{s.Name}/AP"] = stats.AP;
-                metrics[$"{s.Name}/AP50"] = stats.AP50;
-                metrics[$"{s.Name}/AP75"] = stats.AP75;
-                metrics[$"{s.Name}/AR"] = stats.AR;
-            }
-            return metrics;
+            // The same splits and scoring as the trainer's validation, so eval reproduces the numbers logged during training.
+            return BottomupValidation.Evaluate(model, BottomupValidation.LoadAll(o.Data.Sources), o.Model.InputSize.Max(), o.Data.ValBatchSize, device);
         }
     }
 }

@@ -67,7 +67,7 @@ internal static class PredictCommand
             throw new ArgumentException($"predict: {configPath}: a config needs --checkpoint (or give an exported MODEL.onnx alone)");
         var mo = onnx ? null : ModelConfig.Load(configPath);
         int batchSize = onnx ? OnnxBatchSize : BatchSize(configPath);
-        bool bottomup = mo is not null && BottomupPredict.IsBottomup(mo);
+        bool bottomup = mo is not null ? BottomupPredict.IsBottomup(mo) : BottomupPredict.IsBottomupOnnx(configPath);
         if (bottomup) BottomupPredict.CheckOptions(configPath, boxesPath, bboxText, flip);
 
         var files = File.Exists(images) ? [Path.GetFullPath(images)]
@@ -75,7 +75,9 @@ internal static class PredictCommand
             : throw new FileNotFoundException($"predict: no such image or folder: {images}");
         if (files.Count == 0) throw new FileNotFoundException($"predict: {images}: no images ({string.Join(", ", Extensions)})");
         var overlayOf = OverlayPaths(files, outDir);
-        if (bottomup) return BottomupPredict.RunConfig(mo!, checkpoint!, batchSize, files, overlayOf, outDir, radius, thickness, kptThr);
+        if (bottomup)
+            return mo is null ? BottomupPredict.RunOnnx(configPath, batchSize, files, overlayOf, outDir, radius, thickness, kptThr)
+                : BottomupPredict.RunConfig(mo, checkpoint!, batchSize, files, overlayOf, outDir, radius, thickness, kptThr);
 
         using var owner = new DisposableList();
         Predictor model;

@@ -70,7 +70,7 @@ public static class TopdownCollate
         var infos = results.Select(r => new TopdownSampleInfo(
             r.Sample.Id, r.Sample.ImagePath, r.Geometry,
             r.Teachers.Select(t => t.Geometry).ToArray(),
-            r.Teachers.Select(t => t.StudentToTeacher).ToArray())).ToArray();
+            r.Teachers.Select(t => t.StudentToTeacher).ToArray(), r.Sample.Source)).ToArray();
         return new TopdownBatch(tensors, teacherInputs, infos);
     }
 

@@ -29,6 +29,22 @@ public static class ModelConfig
         if (incomplete)
             ConfigLoader.ThrowIfAny(errors);
 
+        return BindModel(tree, errors);
+    }
+
+    /// <summary>
+    /// The <c>model</c> section of a YAML text that needs no bases, such as the resolved configuration a training
+    /// checkpoint stores; <paramref name="label"/> names it in errors.
+    /// </summary>
+    public static ModelOptions Parse(string yaml, string label)
+    {
+        var errors = new List<ConfigError>();
+        var tree = HoistCodec(ConfigLoader.Parse(yaml, label), errors);
+        return BindModel(tree, errors);
+    }
+
+    private static ModelOptions BindModel(ConfigMapping tree, List<ConfigError> errors)
+    {
         ModelOptions? model = null;
         switch (tree[ModelKey])
         {

@@ -29,6 +29,9 @@ public sealed record TopdownSample
     /// <summary>Per-keypoint loss weights (K), multiplied into the codec's weights; null means all 1.</summary>
     public float[]? KeypointWeights { get; init; }
 
+    /// <summary>The data source the instance comes from (its data.sources name); null when it has none.</summary>
+    public string? Source { get; init; }
+
     public int NumKeypoints => Visibility.Length;
 
     /// <summary>Where the sample came from, for error messages.</summary>

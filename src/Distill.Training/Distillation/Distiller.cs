@@ -1,4 +1,5 @@
 using Distill.Pose.Codecs;
+using Distill.Pose.Data;
 using Distill.Pose.Losses;
 using Distill.Pose.Models;
 using Distill.Pose.Transforms;
@@ -35,8 +36,20 @@ public sealed record DistillationSettings
     public double SelfLogitWeight { get; init; } = 1.0;
 }
 
-/// <summary>What a teacher sees of one batch: its crops and, per sample, the map from student-crop to teacher-crop pixels.</summary>
-public sealed record TeacherViews(IReadOnlyList<Tensor> Inputs, IReadOnlyList<IReadOnlyList<AffineMatrix>> StudentToTeacher);
+/// <summary>
+/// What the teachers see of one batch: per teacher its crops and, per sample, the map from student-crop to
+/// teacher-crop pixels; and the data source of each sample (null when unknown), which decides the samples a teacher
+/// with teachers[].sources speaks for.
+/// </summary>
+public sealed record TeacherViews(IReadOnlyList<Tensor> Inputs, IReadOnlyList<IReadOnlyList<AffineMatrix>> StudentToTeacher,
+    IReadOnlyList<string?>? SampleSources = null)
+{
+    /// <summary>The views of a collated training batch for <paramref name="teachers"/> teachers, crops moved to <paramref name="device"/>.</summary>
+    public static TeacherViews Of(TopdownBatch batch, int teachers, Device device) => new(
+        batch.TeacherInputs.Select(t => t.To(device)).ToList(),
+        Enumerable.Range(0, teachers).Select(t => (IReadOnlyList<AffineMatrix>)batch.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList(),
+        batch.Samples.Select(s => s.Source).ToList());
+}
 
 /// <summary>
 /// The distillation objective, as a model-level part: it owns the frozen teachers, the feature-KD adapters and, during
@@ -178,15 +191,18 @@ public sealed class Distiller : IDisposable
             var teacher = _teachers[t];
             // Feature KD resamples the teacher's features onto the student's feature grid, so those teachers follow it.
             using var tt = early[t] ?? TargetsOf(t, (outs.Features[^1].Size(2), outs.Features[^1].Size(3), _student.Backbone.OutStrides[^1]));
+            // A teacher with teachers[].sources speaks only for the samples of those sources: its terms are averaged
+            // over them (see LogitKDLoss.Forward); null when it speaks for the whole batch, which keeps the plain terms.
+            using var samples = teacher.SampleMask(views!.SampleSources, outs["simcc_x"].Device);
             double w = LogitWeightOf(t, epoch);
             if (w > 0)
             {
                 // Optionally restrict KD to keypoints this teacher knows (and sees); otherwise all, as DWPose.
                 var mask = _settings.MaskUnknown ? tt.Mask : null;
-                terms[$"loss_kd/{teacher.Name}"] = LogitKd.Forward(outs["simcc_x"], outs["simcc_y"], tt.ProbX, tt.ProbY, mask) * w;
+                terms[$"loss_kd/{teacher.Name}"] = LogitKd.Forward(outs["simcc_x"], outs["simcc_y"], tt.ProbX, tt.ProbY, mask, samples) * w;
             }
             if (_adapters.TryGetValue(teacher.Name, out var fk) && tt.Features is not null)
-                terms[$"loss_fea/{teacher.Name}"] = fk.Forward(outs.Features[^1], tt.Features) * FeatureWeightOf(t, epoch);
+                terms[$"loss_fea/{teacher.Name}"] = fk.Forward(outs.Features[^1], tt.Features, samples) * FeatureWeightOf(t, epoch);
         }
         return (terms, outs);
     }

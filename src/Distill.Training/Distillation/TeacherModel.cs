@@ -54,6 +54,9 @@ public sealed class TeacherModel : IDisposable
     public WeightsLoadReport? CheckpointReport { get; set; }
     /// <summary>How much this teacher's distillation terms count.</summary>
     public TeacherWeights Weights { get; }
+    /// <summary>The data sources whose images this teacher speaks for (teachers[].sources); null means every source.</summary>
+    public IReadOnlyList<string>? Sources { get; private init; }
+
     /// <summary>Teacher index of each student keypoint, or -1 when the teacher does not know it.</summary>
     public int[] TeacherIndexOfStudent { get; }
 
@@ -113,6 +116,7 @@ public sealed class TeacherModel : IDisposable
         var teacher = new TeacherModel(t.Name, model, set, new TeacherWeights(t.Weight, t.LogitWeight, t.FeatureWeight), studentSet, channelsLast)
         {
             RuntimeReason = reason,
+            Sources = t.Sources?.ToArray(),
         };
         if (useOrt)
         {
@@ -156,6 +160,23 @@ public sealed class TeacherModel : IDisposable
         {
             return "the teacher cannot be exported to ONNX: " + string.Join(" ", e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         }
+    }
+
+    /// <summary>
+    /// Which samples of a batch this teacher speaks for, as an (N) float mask of 1 and 0 on <paramref name="device"/>;
+    /// null when it speaks for all of them (no <see cref="Sources"/>, or every sample comes from one of them), so that
+    /// such batches take the plain, unmasked terms.
+    /// </summary>
+    /// <param name="sampleSources">The data source of each sample of the batch.</param>
+    public Tensor? SampleMask(IReadOnlyList<string?>? sampleSources, Device device)
+    {
+        if (Sources is null) return null;
+        if (sampleSources is null)
+            throw new InvalidOperationException($"teacher '{Name}' speaks for the images of {string.Join(", ", Sources)} only, " +
+                "but the batch does not say which data source each sample comes from");
+        var keep = sampleSources.Select(s => s is not null && Sources.Contains(s, StringComparer.Ordinal) ? 1f : 0f).ToArray();
+        if (keep.All(k => k == 1f)) return null;
+        return torch.FromArray(keep, [keep.Length]).To(device);
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ namespace Distill.Training.Engine;
 /// earlier checkpoint, and --resume may name a checkpoint copied elsewhere), while the student's own weights cannot
 /// give it back because its head has moved. One more model copy per file buys a resume that never depends on another file.
 /// </remarks>
-internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
+internal sealed class SelfDistillation(TrainingSetup s, TopdownTask task, ILogger log)
 {
     /// <summary>Starts the stage after the main run: the self-teacher from the run's result.</summary>
     public TrainingStage Begin()
@@ -28,7 +28,7 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
         var teacher = BuildTeacher(source, folded: false);
         if (s.EmaModel is not null) s.Student.LoadStateDict(source);
         log.LogInformation("self-distillation: head-only for {Epochs} epochs (logit KD weight {Weight})",
-            s.Settings.SelfDistillEpochs, s.Distiller.Settings.SelfLogitWeight);
+            s.Settings.SelfDistillEpochs, task.Distiller.Settings.SelfLogitWeight);
         return Stage(teacher);
     }
 
@@ -45,9 +45,9 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
 
     private TrainingStage Stage(TopdownPoseEstimator teacher)
     {
-        s.Distiller.BeginSelfDistillation(teacher);
-        s.Student.Backbone.RequiresGrad_(false);
-        var (opt, schedule) = s.SelfDistillOptimizer(s.Student.Head.Parameters());
+        task.Distiller.BeginSelfDistillation(teacher);
+        task.Model.Backbone.RequiresGrad_(false);
+        var (opt, schedule) = s.SelfDistillOptimizer(task.Model.Head.Parameters());
         var reducer = s.NewReducer?.Invoke(opt.ParamGroups.SelectMany(g => g.Params));
         return new TrainingStage
         {
@@ -56,7 +56,7 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
             EndEpoch = s.Settings.MaxEpochs + s.Settings.SelfDistillEpochs,
             Optimizer = opt,
             Schedule = schedule,
-            EvalModel = s.Student,
+            EvalModel = task.Model,
             LastPath = s.Checkpoints.PathOf(RunCheckpoints.SelfDistillFile),
             TagPrefix = "self_distill/",
             OwnsOptimizer = true,
@@ -72,7 +72,7 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
     /// </summary>
     private TopdownPoseEstimator BuildTeacher(IReadOnlyDictionary<string, Tensor> weights, bool folded)
     {
-        var teacher = s.NewStudent();
+        var teacher = task.NewStudent();
         try
         {
             teacher.To(s.Device);
@@ -82,7 +82,7 @@ internal sealed class SelfDistillation(TrainingSetup s, ILogger log)
             teacher.LoadStateDict(weights, strict: true);
             if (!folded) teacher.FoldBatchNorm();
             // It sees the student's batches, which are channels-last when the student is.
-            if (s.ChannelsLast) teacher.ToChannelsLast();
+            if (task.ChannelsLast) teacher.ToChannelsLast();
             return teacher;
         }
         catch

@@ -17,9 +17,9 @@ using Microsoft.Extensions.Logging;
 namespace Distill.Training.Engine;
 
 /// <summary>
-/// Supervised training and multi-teacher distillation with one loop: per batch the <see cref="Distiller"/> gives the
-/// named loss terms, the loop sums them, steps the optimizer and the EMA, and at epoch ends validates, logs and
-/// checkpoints. With train.self_distill the same loop then runs DWPose's head-only self-distillation; both stages
+/// Supervised training and multi-teacher distillation with one loop: per batch the model family's
+/// <see cref="ITrainingTask"/> (top-down with its <see cref="Distiller"/>, or bottom-up) gives the named loss terms,
+/// the loop sums them, steps the optimizer and the EMA, and at epoch ends validates, logs and checkpoints. With train.self_distill the same loop then runs DWPose's head-only self-distillation; both stages
 /// stop, checkpoint and resume alike.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -34,8 +34,7 @@ public sealed class Trainer : IDisposable
         {
             yield return ("student", _s.Student);
             if (_s.EmaModel is not null) yield return ("ema", _s.EmaModel);
-            foreach (var (name, fk) in _s.Distiller.Adapters) yield return ($"kd.{name}", fk);
-            if (_s.Distiller.SelfTeacher is { } self) yield return (Distiller.SelfTeacherName, self);
+            foreach (var network in _s.Task.DistillationNetworks) yield return network;
         }
     }
 
@@ -44,7 +43,8 @@ public sealed class Trainer : IDisposable
     private readonly ILogger _log;
     private readonly ITrainingProgress? _progress;
     private readonly string? _resume;
-    private readonly SelfDistillation _selfDistillation;
+    // Top-down only: the head-only second stage of train.self_distill.
+    private readonly SelfDistillation? _selfDistillation;
     // fp16 only: float16 gradients underflow without loss scaling; bf16 has float32's range and needs none.
     private readonly GradScaler? _scaler;
 
@@ -69,7 +69,7 @@ public sealed class Trainer : IDisposable
         _log = log;
         _progress = progress;
         _resume = request.Resume;
-        _selfDistillation = new SelfDistillation(_s, log);
+        _selfDistillation = _s.Task is TopdownTask topdown ? new SelfDistillation(_s, topdown, log) : null;
         if (_cfg.Autocast == DType.Float16) _scaler = new GradScaler();
     }
 
@@ -95,7 +95,7 @@ public sealed class Trainer : IDisposable
                     if (StopAgreed(ct)) completed = false;
                     else
                     {
-                        second = _selfDistillation.Begin();
+                        second = _selfDistillation!.Begin();
                         // The self-teacher comes from each worker's EMA, whose BN statistics are its own: rank 0's for all.
                         BroadcastModels();
                     }
@@ -124,7 +124,7 @@ public sealed class Trainer : IDisposable
         finally
         {
             second?.Dispose();
-            _s.Distiller.EndSelfDistillation();
+            (_s.Task as TopdownTask)?.Distiller.EndSelfDistillation();
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class Trainer : IDisposable
         try
         {
             _s.Student.LoadStateDict(ckpt.WithPrefix(WeightsLoader.StudentPrefix), strict: true);
-            foreach (var (name, fk) in _s.Distiller.Adapters) fk.LoadStateDict(ckpt.WithPrefix($"kd.{name}."), strict: true);
+            foreach (var (name, fk) in _s.Task.Adapters) fk.LoadStateDict(ckpt.WithPrefix($"kd.{name}."), strict: true);
             if (stage == 1)
             {
                 _s.EmaModel?.LoadStateDict(ckpt.WithPrefix(WeightsLoader.EmaPrefix + WeightsLoader.StudentPrefix), strict: true);
@@ -163,7 +163,8 @@ public sealed class Trainer : IDisposable
             }
             else
             {
-                second = _selfDistillation.Restore(ckpt, path);
+                second = _selfDistillation?.Restore(ckpt, path)
+                    ?? throw new TrainingException($"--resume: {path} was written during self-distillation, which this model does not have");
                 RestoreTraining(ckpt, second.Optimizer, second.Schedule, null, changes);
             }
         }
@@ -183,7 +184,7 @@ public sealed class Trainer : IDisposable
             int batch = (int)((long)state.BatchInEpoch * savedWorld / _s.Dist.WorldSize);
             _log.LogWarning("resuming a run of {Saved} workers with {Now}: epoch {Epoch} continues at batch {Batch} instead of {Old}, " +
                 "with the epoch's order cut into new shards", savedWorld, _s.Dist.WorldSize, state.Epoch + 1, batch, state.BatchInEpoch);
-            state = state with { BatchInEpoch = Math.Min(batch, _s.Data.BatchesPerEpoch) };
+            state = state with { BatchInEpoch = Math.Min(batch, _s.Task.BatchesPerEpoch) };
         }
         if (changes.Count > 0)
             _log.LogWarning("resuming {Path} with config changes: {Changes}", path, string.Join("; ", changes));
@@ -235,7 +236,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     private bool RunEpochs(TrainingStage stage, ref TrainingState state, CancellationToken ct)
     {
-        int batches = _s.Data.BatchesPerEpoch;
+        int batches = _s.Task.BatchesPerEpoch;
         for (int epoch = Math.Max(state.Epoch, stage.FirstEpoch); epoch < stage.EndEpoch; epoch++)
         {
             int batchIndex = epoch == state.Epoch ? state.BatchInEpoch : 0;
@@ -246,7 +247,7 @@ public sealed class Trainer : IDisposable
             double dataWait = 0;
             var window = new Dictionary<string, double>(StringComparer.Ordinal);
             // The loader is never cancelled mid-batch: a stop request ends the epoch after the current step.
-            foreach (var loaded in _s.Data.Epoch(epoch, batchIndex, CancellationToken.None))
+            foreach (var loaded in _s.Task.Epoch(epoch, batchIndex, CancellationToken.None))
             {
                 using var batch = loaded.Value;
                 dataWait += loaded.DataWait.TotalSeconds;
@@ -303,22 +304,15 @@ public sealed class Trainer : IDisposable
         return true;
     }
 
-    /// <summary>One batch's loss terms through the distiller, the non-finite guard and backward; returns the terms' values and their sum, "loss".</summary>
+    /// <summary>One batch's loss terms through the task, the non-finite guard and backward; returns the terms' values and their sum, "loss".</summary>
     /// <param name="sync">Whether this backward averages gradients over the workers (the last batch of an accumulation); otherwise they accumulate locally.</param>
-    private Dictionary<string, double> ForwardBackward(TrainingStage stage, TopdownBatch batch, int epoch, int batchIndex, TrainingState state, bool sync)
+    private Dictionary<string, double> ForwardBackward(TrainingStage stage, TrainingBatch batch, int epoch, int batchIndex, TrainingState state, bool sync)
     {
-        using var scope = torch.NewDisposeScope();
-        _s.Student.Train();
-        if (!stage.IsMain) _s.Student.Backbone.Eval(); // frozen features: BN statistics stay as the main run left them
         // The step's dispose scope frees every handle made here.
-        var input = ChannelsLast.Input(batch.Input.To(_s.Device), _s.ChannelsLast);
-        var targets = batch.Tensors.Where(kv => kv.Key != "input").ToDictionary(kv => kv.Key, kv => kv.Value.To(_s.Device));
-        TeacherViews? views = _s.Distiller.Teachers.Count == 0 || !stage.IsMain ? null
-            : new TeacherViews(batch.TeacherInputs.Select(t => t.To(_s.Device)).ToList(),
-                _s.Distiller.Teachers.Select((_, t) => (IReadOnlyList<Pose.Transforms.AffineMatrix>)batch.Samples.Select(s => s.StudentToTeacher[t]).ToList()).ToList());
+        using var scope = torch.NewDisposeScope();
         var reducer = sync ? stage.Reducer : null;
         reducer?.BeforeForward();
-        var (terms, outs) = Forward(input, targets, views, epoch);
+        var (terms, outs) = Forward(batch, epoch, stage.IsMain);
         using (outs)
         {
             var values = terms.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble());
@@ -337,12 +331,12 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>The distiller's forward, under autocast when train.precision asks for mixed precision.</summary>
-    private (Dictionary<string, Tensor> Terms, PoseOutputs Outputs) Forward(Tensor input, Dictionary<string, Tensor> targets, TeacherViews? views, int epoch)
+    /// <summary>The task's forward and loss terms, under autocast when train.precision asks for mixed precision.</summary>
+    private (Dictionary<string, Tensor> Terms, IDisposable Outputs) Forward(TrainingBatch batch, int epoch, bool mainStage)
     {
-        if (_cfg.Autocast is not { } dtype) return _s.Distiller.Forward(input, targets, views, epoch);
+        if (_cfg.Autocast is not { } dtype) return _s.Task.Forward(batch, epoch, mainStage);
         using var autocast = new Autocast(_s.Device.Type, dtype);
-        return _s.Distiller.Forward(input, targets, views, epoch);
+        return _s.Task.Forward(batch, epoch, mainStage);
     }
 
     /// <summary>
@@ -462,14 +456,13 @@ public sealed class Trainer : IDisposable
         var sw = Stopwatch.StartNew();
         // Workers validate rank 0's weights (their BN statistics drift apart in training), each its shard of every split.
         BroadcastModels();
-        var metrics = ShardedEvaluation.Evaluate(_s.Dist, stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.ValBatchSize, _cfg.FlipTest,
-            _cfg.ValWorkers, _cfg.Metrics,
+        var metrics = _s.Task.Validate(stage.EvalModel, epoch,
             _progress is null ? null : (source, done, total) => _progress.ReportValidation(new ValidationProgress(epoch, source, done, total)));
         _log.LogInformation("{Stage}validation at epoch {Epoch} ({Seconds:F1} s): {Metrics}", stage.Label,
             epoch, sw.Elapsed.TotalSeconds, string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")));
         var named = metrics.ToDictionary(kv => stage.ValPrefix + kv.Key, kv => kv.Value);
         if (named.Count > 0) _s.Logger.Scalars(named, iteration, epoch);
-        _s.Logger.ValidationImages(stage.EvalModel, _s.KeypointSet, _s.Sources, _s.Device, _cfg.FlipTest, stage.ValPrefix, iteration);
+        _s.Task.LogValidationImages(_s.Logger, stage.EvalModel, stage.ValPrefix, iteration);
         return metrics;
     }
 
@@ -482,7 +475,7 @@ public sealed class Trainer : IDisposable
     {
         try
         {
-            _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Distiller.Modules(), stage.Optimizer,
+            _s.Checkpoints.Save(path, stage.Number, _s.Student, stage.IsMain ? _s.EmaModel : null, _s.Task.CheckpointModules, stage.Optimizer,
                 stage.Schedule, stage.IsMain ? _s.Ema : null, state);
         }
         catch (NonFiniteStateException e)

@@ -109,6 +109,7 @@ public sealed class TrainingData : IDisposable
             Keypoints = inst.Keypoints,
             Visibility = inst.Visibility,
             KeypointWeights = inst.KeypointWeights,
+            Source = inst.SourceName,
         };
         var image = PoseImageLoader.Load(inst.ImagePath);
         var aug = _stages?.For(epoch) ?? _stage1;

@@ -19,21 +19,19 @@ namespace Distill.Training.Engine;
 
 /// <summary>
 /// The composition root of a run: maps the experiment's options, once, onto the objects the loop works with (device,
-/// run directory, student and its EMA, distiller, data, optimizer and schedule, logger, checkpoints) and plain
+/// run directory, the model family's task with its student, EMA and data, optimizer and schedule, logger, checkpoints) and plain
 /// settings. Nothing after it reads a config.
 /// </summary>
 public sealed class TrainingSetup : IDisposable
 {
     public required Device Device { get; init; }
     public required RunDirectory Run { get; init; }
-    public required TopdownPoseEstimator Student { get; init; }
-    public required KeypointSet KeypointSet { get; init; }
-    public required bool ChannelsLast { get; init; }
-    public TopdownPoseEstimator? EmaModel { get; init; }
+    /// <summary>What the model family brings to the loop: student, EMA copy, batches, loss terms and validation.</summary>
+    public required ITrainingTask Task { get; init; }
+    public Distill.Torch.Nn.Module Student => Task.Student;
+    public Distill.Torch.Nn.Module? EmaModel => Task.EmaModel;
+    public KeypointSet KeypointSet => Task.KeypointSet;
     public ExpMomentumEma? Ema { get; init; }
-    public required Distiller Distiller { get; init; }
-    public required IReadOnlyList<SourceData> Sources { get; init; }
-    public required TrainingData Data { get; init; }
     public required Optimizer Optimizer { get; init; }
     public required ScheduleChain Schedule { get; init; }
     public required RunLogger Logger { get; init; }
@@ -42,8 +40,6 @@ public sealed class TrainingSetup : IDisposable
     public required string ConfigHash { get; init; }
     /// <summary>The resolved config tree as config.yaml records it (a resume compares it with the checkpoint's).</summary>
     public required ConfigMapping ResolvedConfig { get; init; }
-    /// <summary>Builds a fresh, untrained copy of the student's architecture (for the self-teacher).</summary>
-    public required Func<TopdownPoseEstimator> NewStudent { get; init; }
     /// <summary>The fixed part of summary.json (what ran); the loop adds how it went.</summary>
     public required IReadOnlyDictionary<string, object?> Description { get; init; }
     /// <summary>Builds the self-distillation optimizer and schedule over the given parameters.</summary>
@@ -78,77 +74,18 @@ public sealed class TrainingSetup : IDisposable
             var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(yaml)))[..16];
             if (dist.IsMain) File.WriteAllText(Path.Combine(workDir, "config.yaml"), yaml);
 
-            // Every random initialisation below draws from the seeded generator in this order; keep it.
-            var (student, set) = ModelFactory.Build(o.Model, o.Losses.Gt);
-            disposables.Add(student);
-            student.To(device);
-            LoadInitialWeights(student, o.Model, log);
-            // After the weights are in and before the optimizer and the EMA take hold of the parameters; the layout
-            // change keeps every parameter object, so nothing else needs to know.
-            bool channelsLast = Models.ChannelsLast.AppliesTo(o.Model, student);
-            if (channelsLast) student.ToChannelsLast();
-            // Every worker starts from rank 0's weights and buffers (as DDP does), whatever its own initialisation drew.
-            dist.BroadcastStates(student.StateDict().Select(kv => kv.Value));
-            if (o.Model.SyncBn && dist.Group is { } bnGroup)
-            {
-                int synced = 0;
-                foreach (var (_, m) in student.NamedModules())
-                    if (m is Torch.Nn.BatchNorm2d bn)
-                    {
-                        bn.SyncGroup = bnGroup;
-                        synced++;
-                    }
-                log.LogInformation("model.sync_bn: {Count} BatchNorm layers take their statistics over all {World} workers", synced, dist.WorldSize);
-            }
-            log.LogInformation("model {Name}: {Keypoints} keypoints, input {W}x{H}, {Layout}\n{Summary}", o.Name, set.Count, o.Model.InputSize[0],
-                o.Model.InputSize[1], channelsLast ? "channels-last" : "default layout", ModelSummary.Of(student));
-
-            TopdownPoseEstimator? emaModel = null;
-            ExpMomentumEma? ema = null;
-            if (o.Ema.Enabled)
-            {
-                (emaModel, _) = ModelFactory.Build(o.Model, o.Losses.Gt);
-                disposables.Add(emaModel);
-                emaModel.To(device);
-                emaModel.RequiresGrad_(false);
-                if (channelsLast) emaModel.ToChannelsLast();
-                emaModel.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
-                ema = new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma) { UpdateBuffers = o.Ema.UpdateBuffers };
-            }
-
-            var distiller = new Distiller(DistillationSettingsOf(o), student, device, channelsLast);
-            disposables.Add(distiller);
-            var teacherLoader = new TeacherLoader(o);
-            foreach (var t in o.Teachers)
-            {
-                var teacher = teacherLoader.Load(t, set, device, needsFeatures: o.Losses.FeatureKd.Weight > 0 && t.FeatureWeight > 0);
-                distiller.Add(teacher);
-                log.LogInformation("teacher {Name}: {Set} at {W}x{H}, {Params:N0} parameters", t.Name, teacher.KeypointSet.Name,
-                    teacher.InputSize.Width, teacher.InputSize.Height, teacher.Model.NumParameters());
-                if (teacher.CheckpointReport is { Mapped: true } mapped) log.LogInformation("teacher {Name} weights: {Report}", t.Name, mapped);
-                // Only a run that asked for another engine says which one runs, so default logs stay as they were.
-                if (t.Runtime != TeacherRuntime.Libtorch)
-                    log.LogInformation("teacher {Name}: runtime {Runtime}{Reason}", t.Name,
-                        teacher.Runtime == TeacherRuntime.OnnxRuntime ? "onnxruntime" : "libtorch",
-                        teacher.RuntimeReason.Length > 0 ? $" ({teacher.RuntimeReason})" : "");
-            }
-            distiller.Validate();
-            dist.BroadcastStates(distiller.Modules().SelectMany(m => m.Module.StateDict().Select(kv => kv.Value)));
-            if (o.Train.SelfDistill.Enabled && student.Codec is not Pose.Codecs.SimCCLabel)
-                throw new TrainingException("train.self_distill: self-distillation needs a SimCC student (model.head.type RTMCCHead)");
-
-            var sources = o.Data.Sources.Select(s => SourceData.Load(s, train: true, val: true, o.Evaluation.MpiiGt)).ToList();
-            foreach (var s in sources)
-                log.LogInformation("data {Source}: {Train} training instances, {Val} validation instances ({Report}{ValReport})", s.Name,
-                    s.Train?.Count ?? 0, s.Val?.Count ?? 0, s.Train?.Report.ToString() ?? "", s.Val is { } v ? "; " + v.Report : "");
-            var data = new TrainingData(o, sources, set, student.Codec, distiller.Teachers.Select(t => t.InputSize).ToList(), dist);
-            disposables.Add(data);
+            var settings = SettingsOf(o);
+            // Every random initialisation of the task draws from the seeded generator in its own fixed order.
+            ITrainingTask task = o.Model.Type == Pose.Models.Options.ModelType.BottomupPoseEstimator
+                ? BottomupTask.Create(o, settings, device, dist, log)
+                : TopdownTask.Create(o, settings, device, dist, log);
+            disposables.Add(task);
             if (dist.IsDistributed)
                 log.LogInformation("data-parallel: {World} workers x batch {Batch} = global batch {Global}; {Samples} samples per worker per epoch",
-                    dist.WorldSize, o.Data.BatchSize, dist.WorldSize * o.Data.BatchSize, data.SamplesPerEpoch);
+                    dist.WorldSize, o.Data.BatchSize, dist.WorldSize * o.Data.BatchSize, task.SamplesPerEpoch);
 
-            long perEpoch = OptimizerFactory.StepsPerEpoch(o.Optimizer, data.BatchesPerEpoch);
-            var optimizer = OptimizerFactory.Create(o.Optimizer, student.Parameters().Concat(distiller.Parameters()));
+            long perEpoch = OptimizerFactory.StepsPerEpoch(o.Optimizer, task.BatchesPerEpoch);
+            var optimizer = OptimizerFactory.Create(o.Optimizer, task.Student.Parameters().Concat(task.Adapters.SelectMany(a => a.Module.Parameters())));
             disposables.Add(optimizer);
             if (o.Train.Dist.BaseBatchSize is { } baseBatch) ScaleLr(optimizer, dist.WorldSize * o.Data.BatchSize, baseBatch, log);
             var schedule = OptimizerFactory.MainSchedule(optimizer, o.Schedule, perEpoch, o.Train.MaxEpochs);
@@ -172,10 +109,8 @@ public sealed class TrainingSetup : IDisposable
                 disposables.Add(reducer);
             }
 
-            var metadata = new Dictionary<string, string>
+            var metadata = new Dictionary<string, string>(task.CheckpointMetadata)
             {
-                ["keypoint_set"] = set.Name,
-                ["codec"] = student.Codec.TypeName,
                 ["config_hash"] = configHash,
                 ["config"] = yaml,
             };
@@ -183,14 +118,8 @@ public sealed class TrainingSetup : IDisposable
             {
                 Device = device,
                 Run = run,
-                Student = student,
-                KeypointSet = set,
-                ChannelsLast = channelsLast,
-                EmaModel = emaModel,
-                Ema = ema,
-                Distiller = distiller,
-                Sources = sources,
-                Data = data,
+                Task = task,
+                Ema = task.EmaModel is null ? null : new ExpMomentumEma(o.Ema.Momentum, o.Ema.Gamma) { UpdateBuffers = o.Ema.UpdateBuffers },
                 Optimizer = optimizer,
                 Schedule = schedule,
                 Logger = logger,
@@ -201,11 +130,10 @@ public sealed class TrainingSetup : IDisposable
                     SaveBest = o.Checkpoint.SaveBest,
                     SaveOptimizer = o.Checkpoint.SaveOptimizer,
                 }, metadata, writes: dist.IsMain),
-                Settings = SettingsOf(o),
+                Settings = settings,
                 ConfigHash = configHash,
                 ResolvedConfig = resolved,
-                NewStudent = () => ModelFactory.Build(o.Model, o.Losses.Gt).Model,
-                Description = Describe(o, request, set),
+                Description = Describe(o, request, task.KeypointSet),
                 Dist = dist,
                 Reducer = reducer,
                 NewReducer = newReducer,
@@ -284,7 +212,7 @@ public sealed class TrainingSetup : IDisposable
             factor, globalBatch, baseBatch, optimizer.ParamGroups[0].Lr);
     }
 
-    private static void LoadInitialWeights(TopdownPoseEstimator student, Pose.Models.Options.ModelOptions m, ILogger log)
+    internal static void LoadInitialWeights(Distill.Torch.Nn.Module student, Pose.Models.Options.ModelOptions m, ILogger log)
     {
         if (m.InitCheckpoint is { } init)
         {
@@ -300,15 +228,39 @@ public sealed class TrainingSetup : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every worker starts from rank 0's weights and buffers (as DDP does), whatever its own initialisation drew; with
+    /// model.sync_bn the BatchNorm layers then take their statistics over all workers.
+    /// </summary>
+    internal static void ShareAndSync(Distill.Torch.Nn.Module student, Pose.Models.Options.ModelOptions m, DistributedContext dist, ILogger log)
+    {
+        dist.BroadcastStates(student.StateDict().Select(kv => kv.Value));
+        if (!m.SyncBn || dist.Group is not { } bnGroup) return;
+        int synced = 0;
+        foreach (var (_, module) in student.NamedModules())
+            if (module is Torch.Nn.BatchNorm2d bn)
+            {
+                bn.SyncGroup = bnGroup;
+                synced++;
+            }
+        log.LogInformation("model.sync_bn: {Count} BatchNorm layers take their statistics over all {World} workers", synced, dist.WorldSize);
+    }
+
+    /// <summary>The EMA copy starts as the student (frozen, same device and layout).</summary>
+    internal static void StartEma(Distill.Torch.Nn.Module ema, Distill.Torch.Nn.Module student, Device device, bool channelsLast)
+    {
+        ema.To(device);
+        ema.RequiresGrad_(false);
+        if (channelsLast) ema.ToChannelsLast();
+        ema.LoadStateDict(student.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+    }
+
     public void Dispose()
     {
         Reducer?.Dispose();
-        Data.Dispose();
         Logger.Dispose();
-        Distiller.Dispose();
         Optimizer.Dispose();
-        EmaModel?.Dispose();
-        Student.Dispose();
+        Task.Dispose();
         Run.Dispose();
     }
 }

@@ -1,4 +1,3 @@
-using Distill.Pose.Models;
 using Distill.Torch.Optim;
 
 namespace Distill.Training.Engine;
@@ -25,7 +24,7 @@ internal sealed class TrainingStage : IDisposable
     public required ScheduleChain Schedule { get; init; }
 
     /// <summary>The weights validation and the best-checkpoint choice look at.</summary>
-    public required TopdownPoseEstimator EvalModel { get; init; }
+    public required Distill.Torch.Nn.Module EvalModel { get; init; }
 
     /// <summary>The checkpoint rewritten at every epoch end and on a stop.</summary>
     public required string LastPath { get; init; }

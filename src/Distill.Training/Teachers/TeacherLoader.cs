@@ -1,5 +1,6 @@
 using Distill.Pose.Keypoints;
 using Distill.Pose.Models;
+using Distill.Pose.Models.Options;
 using Distill.Torch;
 using Distill.Pose.Models.Checkpoints;
 using Distill.Training.Config.Schema;
@@ -51,16 +52,54 @@ public sealed class TeacherLoader(string manifestPath)
     /// <param name="needsFeatures">Feature KD will ask this teacher for backbone features (libtorch only).</param>
     public TeacherModel Load(TeacherOptions t, KeypointSet studentSet, Device device, bool needsFeatures = false)
     {
+        var (model, set, loaded) = BuildAndLoad(t, (o, _) => ModelFactory.Build(o), m => m.InputSize);
+        var teacher = TeacherModel.Create(t, model, set, studentSet, device, needsFeatures);
+        teacher.CheckpointReport = loaded;
+        return teacher;
+    }
+
+    /// <summary>
+    /// Builds, checks and loads bottom-up teacher <paramref name="t"/> (a BottomupPoseEstimator config), frozen for
+    /// distillation into a bottom-up student; the same files, checksum and agreement checks as top-down teachers.
+    /// </summary>
+    public BottomupTeacher LoadBottomup(TeacherOptions t, Device device)
+    {
+        var (model, set, loaded) = BuildAndLoad(t, (o, config) =>
+        {
+            if (o.Type != ModelType.BottomupPoseEstimator)
+                throw new InvalidDataException($"teachers.{t.Name}: its config {config} has model.type {o.Type}; a bottom-up student " +
+                    "learns from a bottom-up teacher (model.type BottomupPoseEstimator)");
+            try
+            {
+                return ModelFactory.BuildBottomup(o);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidDataException($"teachers.{t.Name}: its config {config}: {ex.Message}", ex);
+            }
+        }, m => m.InputSize);
+        var teacher = BottomupTeacher.Create(t, model, set, device);
+        teacher.CheckpointReport = loaded;
+        return teacher;
+    }
+
+    /// <summary>
+    /// The steps every teacher takes before it is frozen: locate its files, verify the checksum before any weight is
+    /// read, build its config, check what the registry and experiment say of it, and load its weights.
+    /// </summary>
+    private (TModel Model, KeypointSet Set, WeightsLoadReport Report) BuildAndLoad<TModel>(TeacherOptions t,
+        Func<ModelOptions, string, (TModel, KeypointSet)> build, Func<TModel, (int Width, int Height)> inputSize) where TModel : Distill.Torch.Nn.Module
+    {
         var files = Locate(t);
         if (!File.Exists(files.Checkpoint))
             throw new FileNotFoundException($"teacher '{t.Name}': checkpoint not found: {files.Checkpoint}", files.Checkpoint);
         if (files.Sha256 is not null) Sha256Digest.Verify(files.Checkpoint, files.Sha256, $"teacher '{t.Name}'");
         var options = ModelConfig.Load(files.Config);
-        var (model, set) = ModelFactory.Build(options);
+        var (model, set) = build(options, files.Config);
         WeightsLoadReport loaded;
         try
         {
-            var input = model.InputSize;
+            var input = inputSize(model);
             if (files.Registered is { } e)
                 CheckAgreement($"{e.Source}: teacher '{t.Name}'", e.KeypointSet, e.InputSize, set, input, files.Config);
             CheckAgreement($"teachers.{t.Name}", t.KeypointSet, t.InputSize, set, input, files.Config);
@@ -78,9 +117,7 @@ public sealed class TeacherLoader(string manifestPath)
             model.Dispose();
             throw;
         }
-        var teacher = TeacherModel.Create(t, model, set, studentSet, device, needsFeatures);
-        teacher.CheckpointReport = loaded;
-        return teacher;
+        return (model, set, loaded);
     }
 
     /// <summary>A keypoint set or input size written beside a teacher must be the one its config builds.</summary>

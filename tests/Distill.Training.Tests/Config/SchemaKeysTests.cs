@@ -118,6 +118,7 @@ public sealed class SchemaKeysTests : IDisposable
             fold_bn: false
             channels_last: false
             runtime: onnxruntime
+            sources: [mpii]
         optimizer:
           type: SGD
           lr: 0.01
@@ -188,6 +189,7 @@ public sealed class SchemaKeysTests : IDisposable
         var t = exp.Teachers[0];
         Assert.Equal(("models/m.yaml", 0.5, 0.45, 0.2, false, false), (t.Config, t.Weight, t.LogitWeight, t.FeatureWeight, t.FoldBn, t.ChannelsLast));
         Assert.Equal(TeacherRuntime.OnnxRuntime, t.Runtime);
+        Assert.Equal(["mpii"], t.Sources!);
         var o = exp.Optimizer;
         Assert.Equal((OptimizerType.SGD, 0.95, true, 1.0, 0.5, 4), (o.Type, o.Momentum, o.Nesterov, o.NormDecayMult, o.BiasDecayMult, o.AccumulateSteps));
         Assert.Equal((35.0, 1.0, (double?)10.0), (o.ClipGrad!.MaxNorm, o.ClipGrad.NormType, o.ClipGradValue));

@@ -150,4 +150,41 @@ public sealed class DistillationRunTests(DistillationRunTests.Data data) : IClas
             }
         }
     }
+
+    /// <summary>
+    /// teachers[].sources in a training run: two teachers, each for its own source. The first step sees the same student
+    /// and batch with and without the option, so the ground-truth term is the same and the KD terms are not (each is
+    /// now averaged over its source's samples of the batch only).
+    /// </summary>
+    [Fact]
+    public void TeachersSpeakingForTheirOwnSourcesTrain()
+    {
+        var run = Run;
+        TrainingResult Train(string name, string cocoOptions, string mpiiOptions)
+        {
+            var coco = run.Teacher("sc", CocoTeacher, seed: 105, cocoOptions);
+            var mpii = run.Teacher("sm", MpiiTeacher, seed: 106, mpiiOptions);
+            return run.Train(run.Config(name, "{max_epochs: 1, val_interval: 1, log_interval: 1}", $$$"""
+                ema: {enabled: false}
+                losses: {logit_kd: {weight: 1.0, mask_unknown: true}}
+                teachers:
+                  - {{{coco}}}
+                  - {{{mpii}}}
+                """, model: Unified21Student, sources: [run.CocoSource, run.MpiiSource], batchSize: 8,
+                evaluation: "{metrics: [pck], best_metric: coco/PCK@0.1, flip_test: false}"));
+        }
+        var selected = Train("by-source", "sources: [coco]", "sources: [mpii]");
+        var plain = Train("all-sources", "", "");
+        Assert.True(selected.Completed && plain.Completed);
+        Assert.Equal(2, selected.Iterations);
+        var (s, p) = (StepRecords(selected), StepRecords(plain));
+        Assert.Equal(2, s.Count);
+        foreach (var r in s)
+            foreach (var t in new[] { "train/loss_kd/sc", "train/loss_kd/sm" })
+                Assert.True(double.IsFinite(r.Metrics[t]) && r.Metrics[t] > 0, $"{t} = {r.Metrics[t]} at step {r.Step}");
+        var (a, b) = (s[0].Metrics, p[0].Metrics);
+        Assert.True(Math.Abs(a["train/loss_kpt"] - b["train/loss_kpt"]) <= 1e-6 * b["train/loss_kpt"], $"loss_kpt {a["train/loss_kpt"]} vs {b["train/loss_kpt"]}");
+        foreach (var t in new[] { "train/loss_kd/sc", "train/loss_kd/sm" })
+            Assert.True(Math.Abs(a[t] - b[t]) > 1e-4 * b[t], $"{t}: {a[t]} with sources, {b[t]} without");
+    }
 }

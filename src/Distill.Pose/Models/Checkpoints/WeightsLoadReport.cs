@@ -12,8 +12,14 @@ public sealed record WeightsLoadReport
 
     public required CheckpointLayout Layout { get; init; }
 
-    /// <summary>Tensors loaded into the model (every parameter and buffer: loading is strict).</summary>
+    /// <summary>Tensors loaded into the model: every parameter and buffer but <see cref="LeftInitialised"/> (loading is strict).</summary>
     public required int Loaded { get; init; }
+
+    /// <summary>Module prefixes the file records as left out because the model's forward never uses them.</summary>
+    public IReadOnlyList<string> Omitted { get; init; } = [];
+
+    /// <summary>The model's keys under <see cref="Omitted"/> that the file lacks: they keep their initial values.</summary>
+    public IReadOnlyList<string> LeftInitialised { get; init; } = [];
 
     /// <summary>(stored key, model key) for every key whose name changed, in the checkpoint's order.</summary>
     public required IReadOnlyList<(string From, string To)> Renamed { get; init; }
@@ -31,6 +37,8 @@ public sealed record WeightsLoadReport
     {
         var sb = new StringBuilder();
         sb.Append($"{Path}: {Loaded} tensors loaded");
+        if (LeftInitialised.Count > 0)
+            sb.Append($", {LeftInitialised.Count} left as initialised under {string.Join(", ", Omitted)} (unused by the model, left out of the file)");
         if (!Mapped) return sb.Append(" (mmpose layout)").ToString();
         sb.AppendLine($", read as the {Layout} layout and mapped to mmpose names ({Renamed.Count} renamed):");
         foreach (var (from, to) in Renamed.Take(MaxListed)) sb.AppendLine($"    {from} -> {to}");

@@ -36,6 +36,36 @@ public sealed class DataOptions : IValidatable
     [Range(0, int.MaxValue)]
     public int Stage2Epochs { get; set; }
 
+    /// <summary>
+    /// Bottom-up only (OpenPifPaf's --square-edge): side of the square training input every augmented whole image is
+    /// cropped or padded to; s k + 1 keeps the field cells on pixels. Null takes model.input_size's larger side.
+    /// </summary>
+    [Range(17, 4097)]
+    public int? SquareEdge { get; set; }
+
+    /// <summary>Bottom-up only (OpenPifPaf's --extended-scale): rescale training images by 0.25 to 2 instead of 0.4 to 2.</summary>
+    public bool? ExtendedScale { get; set; }
+
+    /// <summary>Bottom-up only (OpenPifPaf's --orientation-invariant): probability of turning a training image by a multiple of 90 degrees.</summary>
+    [Range(0.0, 1.0)]
+    public double? OrientationInvariant { get; set; }
+
+    /// <summary>
+    /// Bottom-up only (OpenPifPaf's --rescale-images): multiplies both ends of the training rescale range, e.g. 0.5 for
+    /// images twice as large as the persons should appear at the square edge.
+    /// </summary>
+    [Range(0.01, 100.0)]
+    public double? RescaleImages { get; set; }
+
+    /// <summary>The bottom-up keys this section sets, by name (a top-down experiment refuses each).</summary>
+    public IEnumerable<string> BottomupKeysSet()
+    {
+        if (SquareEdge is not null) yield return "square_edge";
+        if (ExtendedScale is not null) yield return "extended_scale";
+        if (OrientationInvariant is not null) yield return "orientation_invariant";
+        if (RescaleImages is not null) yield return "rescale_images";
+    }
+
     public IEnumerable<ValidationMessage> Validate()
     {
         var names = new HashSet<string>(StringComparer.Ordinal);

@@ -84,8 +84,19 @@ public sealed partial class ExperimentOptions : IValidatable
                 yield return ValidationMessage.For($"teachers.{i}.name", $"another teacher is already named '{Teachers[i].Name}'");
         }
 
+        foreach (var message in ValidateTeacherSources())
+            yield return message;
+
         foreach (var message in ValidateBestMetric())
             yield return message;
+        foreach (var message in BottomupKdValidation.Of(this))
+            yield return message;
+
+        // OpenPifPaf's whole-image keys mean nothing to a model trained on person crops: refused, not ignored.
+        if (Model.Type != ModelType.BottomupPoseEstimator)
+            foreach (var key in Data.BottomupKeysSet())
+                yield return ValidationMessage.For($"data.{key}",
+                    $"is read by bottom-up models (model.type BottomupPoseEstimator) only; a {Model.Type} trains on person crops of model.input_size", "model.type");
 
         if (Schedule.CosineBeginEpoch is { } begin && Schedule.ByEpoch && begin >= Train.MaxEpochs)
             yield return ValidationMessage.For("schedule.cosine_begin_epoch",
@@ -107,6 +118,25 @@ public sealed partial class ExperimentOptions : IValidatable
         if (Train.ValInterval > Train.MaxEpochs)
             yield return ValidationMessage.For("train.val_interval",
                 $"validation every {Train.ValInterval} epochs never happens in {Train.MaxEpochs} epochs", "train.max_epochs");
+    }
+
+    /// <summary>Every name in teachers[].sources must be a data source.</summary>
+    private IEnumerable<ValidationMessage> ValidateTeacherSources()
+    {
+        var known = Data.Sources.Select(s => s.Name).ToList();
+        for (var i = 0; i < Teachers.Count; i++)
+        {
+            if (Teachers[i].Sources is not { } selected) continue;
+            for (var j = 0; j < selected.Count; j++)
+            {
+                if (!known.Contains(selected[j], StringComparer.Ordinal))
+                    yield return ValidationMessage.For($"teachers.{i}.sources.{j}",
+                        $"teacher '{Teachers[i].Name}' names source '{selected[j]}', but no data source has that name (sources: {string.Join(", ", known)})",
+                        "data.sources");
+                else if (selected.IndexOf(selected[j]) < j)
+                    yield return ValidationMessage.For($"teachers.{i}.sources.{j}", $"source '{selected[j]}' is listed twice");
+            }
+        }
     }
 
     /// <summary>evaluation.best_metric's SOURCE must be a data source on which one of evaluation.metrics reports its NAME.</summary>

@@ -40,6 +40,9 @@ public sealed class LogitKdOptions : IValidatable
 
     public WeightSchedule Schedule { get; set; } = WeightSchedule.Constant;
 
+    /// <summary>Bottom-up students only: the weights of the CIF/CAF field terms by kind; null weighs each 1.</summary>
+    public FieldKdOptions? Fields { get; set; }
+
     /// <summary>The logit multiplier in effect: beta, else 1 / temperature, else 10.</summary>
     public double EffectiveBeta => Beta ?? (Temperature is { } t ? 1.0 / t : 10.0);
 
@@ -58,4 +61,29 @@ public sealed class FeatureKdOptions
     public double Weight { get; set; }
 
     public WeightSchedule Schedule { get; set; } = WeightSchedule.Constant;
+
+    /// <summary>Bottom-up students only: which student backbone output is distilled (negative counts from the end; null: the last).</summary>
+    public int? StudentIndex { get; set; }
+
+    /// <summary>Bottom-up students only: which teacher backbone output it learns from (negative counts from the end; null: the last).</summary>
+    public int? TeacherIndex { get; set; }
+}
+
+/// <summary>
+/// Bottom-up field distillation (losses.logit_kd.fields): each CIF and CAF term is scaled by its kind's weight on top of
+/// logit_kd.weight, the teacher's weight and logit_weight, and the schedule.
+/// </summary>
+public sealed class FieldKdOptions
+{
+    /// <summary>The confidence terms (cif.c, caf.c): binary KL divergence from the teacher's sigmoid.</summary>
+    [Range(0.0, double.MaxValue)]
+    public double Confidence { get; set; } = 1.0;
+
+    /// <summary>The vector terms (cif.vec, caf.vec): L1 to the teacher's vectors, weighted by its confidence.</summary>
+    [Range(0.0, double.MaxValue)]
+    public double Vector { get; set; } = 1.0;
+
+    /// <summary>The scale terms (cif.scales, caf.scales): L1 to the teacher's scales, weighted by its confidence.</summary>
+    [Range(0.0, double.MaxValue)]
+    public double Scale { get; set; } = 1.0;
 }

@@ -59,6 +59,12 @@ public sealed class TeacherOptions : IValidatable
     [Range(0.0, double.MaxValue)]
     public double FeatureWeight { get; set; }
 
+    /// <summary>
+    /// The data sources (data.sources names) whose images this teacher speaks for: its distillation terms count only
+    /// on samples from these, averaged over them. Null (the default) means every source.
+    /// </summary>
+    public List<string>? Sources { get; set; }
+
     /// <summary>Fold BatchNorm into the preceding convolutions: the teacher never trains, so this is free speed.</summary>
     public bool FoldBn { get; set; } = true;
 
@@ -75,7 +81,12 @@ public sealed class TeacherOptions : IValidatable
     public TeacherRuntime Runtime { get; set; } = TeacherRuntime.Libtorch;
 
     /// <summary>A copy of these options (every key, the weight included), for running the same teacher another way.</summary>
-    public TeacherOptions Clone() => (TeacherOptions)MemberwiseClone();
+    public TeacherOptions Clone()
+    {
+        var copy = (TeacherOptions)MemberwiseClone();
+        copy.Sources = Sources?.ToList();
+        return copy;
+    }
 
     public IEnumerable<ValidationMessage> Validate()
     {
@@ -84,5 +95,7 @@ public sealed class TeacherOptions : IValidatable
         // Checkpoints keep every teacher's modules under kd.NAME.; this name belongs to train.self_distill's self-teacher.
         if (Name == ReservedName)
             yield return ValidationMessage.For("name", $"'{ReservedName}' is reserved for the self-teacher of train.self_distill; pick another name");
+        if (Sources is { Count: 0 })
+            yield return ValidationMessage.For("sources", "an empty list selects no image, so the teacher would never speak; leave the key out for every source");
     }
 }
