@@ -44,7 +44,7 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var images = new Option<int>("--images") { Description = "Synthetic images per source (one person each).", DefaultValueFactory = _ => 2000 };
+        var images = new Option<int>("--images") { Description = "Synthetic images per source (one person each; the teachers saw 8,000 others).", DefaultValueFactory = _ => 1000 };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs per run (default: the demo configs')." };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic data (the runs' own seeds stay the configs').", DefaultValueFactory = _ => 0 };
         var trainTeachers = new Option<bool>("--train-teachers")
