@@ -28,6 +28,13 @@ internal static class DemoCommand
     /// <summary>Written into every folder the demo fills: only such a folder is ever cleared by a later demo.</summary>
     public const string Marker = ".distill-demo";
 
+    /// <summary>
+    /// The teachers' own synthetic data (configs/demo/teacher_*.yaml): a fixed seed and four times the students'
+    /// images, so the teachers have seen more than any student and none of a default student's images.
+    /// </summary>
+    private const long TeacherDataSeed = 1000;
+    private const int TeacherDataImages = 8000;
+
     /// <summary>The demo teachers: registry name, config, source and the metrics compared on that source.</summary>
     private static readonly (string Registered, string Config, string Source, string[] Metrics)[] Teachers =
     [
@@ -37,7 +44,7 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var images = new Option<int>("--images") { Description = "Synthetic images per source (one person each).", DefaultValueFactory = _ => 2000 };
+        var images = new Option<int>("--images") { Description = "Synthetic images per source (one person each; the teachers saw 8,000 others).", DefaultValueFactory = _ => 1000 };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs per run (default: the demo configs')." };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic data (the runs' own seeds stay the configs').", DefaultValueFactory = _ => 0 };
         var trainTeachers = new Option<bool>("--train-teachers")
@@ -132,6 +139,21 @@ internal static class DemoCommand
         }
 
         // The teachers: the shipped checkpoints the manifest registers, or retrained ones.
+        if (trainTeachers)
+        {
+            var teacherData = Synth.Generate(new SynthOptions
+            {
+                OutDir = Path.Combine(demoDir, "teacher-data"),
+                Seed = TeacherDataSeed,
+                CocoImages = TeacherDataImages,
+                MpiiImages = TeacherDataImages,
+                Threads = Environment.ProcessorCount,
+                Scene = SynthScene.Simple,
+            });
+            log.LogInformation("teacher data (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
+                TeacherDataSeed, teacherData.CocoTrainImages, teacherData.CocoValImages, teacherData.MpiiTrainImages, teacherData.MpiiValImages,
+                teacherData.Elapsed.TotalSeconds);
+        }
         var registry = TeacherRegistry.Read(Path.Combine(root, TeacherRegistry.DefaultManifest));
         var teacherFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var kdOverrides = new List<string>();
@@ -177,9 +199,7 @@ internal static class DemoCommand
         // The teachers on this data's validation splits: against a mean-pose predictor, and against the students.
         var teacherMetrics = new Dictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
         foreach (var (registered, config, _, _) in Teachers)
-            teacherMetrics[registered] = results.TryGetValue(config, out var tr)
-                ? tr.LastMetrics
-                : EvalCommand.Run(ConfigOf(config), PathOverrides(ConfigOf(config), root, demoDir), teacherFiles[registered]);
+            teacherMetrics[registered] = EvalCommand.Run(ConfigOf(config), StudentDataOverrides(ConfigOf(config), root, demoDir), teacherFiles[registered]);
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine();
         Console.WriteLine("## Teachers against a mean-pose predictor (PCK@0.1, box-normalised, own val split)");
@@ -188,7 +208,7 @@ internal static class DemoCommand
         Console.WriteLine("|---|---|---|---|");
         foreach (var (registered, config, source, _) in Teachers)
         {
-            var o = ExperimentConfig.Load(ConfigOf(config), PathOverrides(ConfigOf(config), root, demoDir));
+            var o = ExperimentConfig.Load(ConfigOf(config), StudentDataOverrides(ConfigOf(config), root, demoDir));
             var src = SourceData.Load(o.Data.Sources[0], train: true, val: true);
             double meanPose = PoseEvaluator.MeanPoseBaseline(src.Train!, src.Val!);
             double pck = teacherMetrics[registered].GetValueOrDefault($"{source}/PCK@0.1", double.NaN);
@@ -287,6 +307,25 @@ internal static class DemoCommand
                 if (Moved(value) is { } moved) list.Add($"data.sources.{i}.{key}={moved}");
         }
         if (Moved(o.WorkDir) is { } work) list.Add($"work_dir={work}");
+        return [.. list];
+    }
+
+    /// <summary>
+    /// A teacher config's overrides that read the students' data (OUT/data) instead of the teacher's own: teachers are
+    /// compared with the students on the students' validation split.
+    /// </summary>
+    private static string[] StudentDataOverrides(string config, string root, string demoDir)
+    {
+        var o = ExperimentConfig.Load(config);
+        var list = new List<string>(PathOverrides(config, root, demoDir).Where(s => s.StartsWith("work_dir=", StringComparison.Ordinal)));
+        const string teacherData = DefaultOut + "/teacher-data/";
+        for (int i = 0; i < o.Data.Sources.Count; i++)
+        {
+            var s = o.Data.Sources[i];
+            foreach (var (key, value) in new[] { ("ann_file", s.AnnFile), ("img_dir", s.ImgDir), ("val_ann_file", s.ValAnnFile), ("val_img_dir", s.ValImgDir) })
+                if (value is not null && value.StartsWith(teacherData, StringComparison.Ordinal))
+                    list.Add($"data.sources.{i}.{key}={Quote(Path.GetRelativePath(root, Path.Combine(demoDir, "data", value[teacherData.Length..])))}");
+        }
         return [.. list];
     }
 

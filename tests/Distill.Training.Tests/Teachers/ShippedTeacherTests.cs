@@ -122,8 +122,8 @@ public sealed class ShippedTeacherTests : IDisposable
                 }
             }
             double shipped = Score(trained: true), fresh = Score(trained: false);
-            // The teachers score about 0.62 (COCO) and 0.63 (MPII) on their own validation splits.
-            Assert.True(shipped >= 0.5 && fresh <= 0.15, $"{name}: {metric} {shipped:F3} trained, {fresh:F3} untrained");
+            // On the demo's seed-0 validation splits the teachers score 0.81 (COCO) and 0.80 (MPII).
+            Assert.True(shipped >= 0.65 && fresh <= 0.15, $"{name}: {metric} {shipped:F3} trained, {fresh:F3} untrained");
         }
     }
 }
