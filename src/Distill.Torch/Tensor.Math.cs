@@ -193,7 +193,17 @@ public sealed partial class Tensor
         Native.Check(Native.distill_masked_fill_(Handle, mask.Handle, value));
         return this;
     }
-    public Tensor MaskedSelect(Tensor mask) => new(Native.distill_masked_select(Handle, mask.Handle));
+    /// <summary>
+    /// The elements where <paramref name="mask"/> is true, in row-major order. A non-contiguous input (a permuted or
+    /// channels-last view) is first copied to row-major order: libtorch 1.13's backward of masked_select scatters the
+    /// gradient in memory order, which gives the gradient of the wrong elements for such inputs.
+    /// </summary>
+    public Tensor MaskedSelect(Tensor mask)
+    {
+        if (IsContiguous()) return new(Native.distill_masked_select(Handle, mask.Handle));
+        using var contiguous = Contiguous();
+        return new(Native.distill_masked_select(contiguous.Handle, mask.Handle));
+    }
     public Tensor Nonzero() => new(Native.distill_nonzero(Handle));
 
     public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8)

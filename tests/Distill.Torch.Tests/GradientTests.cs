@@ -66,6 +66,39 @@ public class GradientTests
         t => Project(Functional.ConvTranspose2d(t[0], t[1], t[2], stride: (2, 2), padding: (1, 1)), 9),
         Rnd([1, 3, 3, 4], 4), Rnd([3, 2, 4, 4], 5), Rnd([2], 6));
 
+    // A fixed mask keeping about two thirds of the elements.
+    private static Tensor Mask(long[] shape)
+    {
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        return torch.FromArray(Enumerable.Range(0, (int)n).Select(i => i % 3 != 0).ToArray(), shape);
+    }
+
+    [Fact]
+    public void MaskedSelectOfContiguousInput() => CheckGradients(
+        t => { using var m = Mask([2, 3, 4]); return Project(t[0].MaskedSelect(m), 9); },
+        Rnd([2, 3, 4], 10));
+
+    // A permuted (dense but not row-major) view: the gradient must reach the elements that were selected, not the
+    // ones at the same memory offsets.
+    [Fact]
+    public void MaskedSelectOfPermutedInput() => CheckGradients(
+        t => { using var m = Mask([2, 3, 4]); using var v = t[0].Permute(0, 2, 1); return Project(v.MaskedSelect(m), 9); },
+        Rnd([2, 4, 3], 11));
+
+    // What a composite-field loss sees: a channels-last conv output reshaped to (N, fields, components, H, W) and one
+    // component selected.
+    [Fact]
+    public void MaskedSelectOfChannelsLastComponent() => CheckGradients(
+        t =>
+        {
+            using var m = Mask([2, 2, 3, 3]);
+            using var cl = t[0].Contiguous(MemoryFormat.ChannelsLast);
+            using var fields = cl.Reshape(2, 2, 2, 3, 3);
+            using var component = fields.Select(2, 1);
+            return Project(component.MaskedSelect(m), 9);
+        },
+        Rnd([2, 4, 3, 3], 12));
+
     [Fact]
     public void BatchNormTraining() => CheckGradients(
         t => Project(Functional.BatchNorm(t[0], null, null, t[1], t[2], training: true), 9),

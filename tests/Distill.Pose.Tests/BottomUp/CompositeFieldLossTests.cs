@@ -163,4 +163,67 @@ public sealed class CompositeFieldLossTests
             foreach (var v in a.Values.Concat(b.Values)) v.Dispose();
         }
     }
+    /// <summary>
+    /// The head's conv output is channels-last in training; reshaped to (N, F, C, H, W) it is a permuted view. The loss
+    /// gradient must not depend on that layout, and where the loss is a plain function of the prediction (spread,
+    /// vectors, scales; the confidence term's target is a detached shift by design) it must match finite differences.
+    /// </summary>
+    [Fact]
+    public void GradientIsTheSameForAChannelsLastPredictionAndMatchesFiniteDifferences()
+    {
+        const int n = 2, f = 2, c = 5, h = 4, w = 4, plane = h * w;
+        var rnd = new Random(3);
+        var t = new float[n * f * 5 * plane];
+        Array.Fill(t, N);
+        for (int nf = 0; nf < n * f; nf++)
+            for (int i = 0; i < plane; i++)
+            {
+                int at = nf * 5 * plane + i;
+                double u = rnd.NextDouble();
+                t[at] = u < 0.4 ? 1 : u < 0.9 ? 0 : N;
+                if (!(t[at] > 0)) continue;
+                t[at + plane] = (float)(2 * rnd.NextDouble() - 1);
+                t[at + 2 * plane] = (float)(2 * rnd.NextDouble() - 1);
+                t[at + 3 * plane] = 0.1f;
+                t[at + 4 * plane] = (float)(1 + rnd.NextDouble());
+            }
+        var p = Enumerable.Range(0, n * f * c * plane).Select(_ => 2 * rnd.NextDouble() - 1).ToArray();
+        var loss = CompositeFieldLoss.Cif();
+        using var target = torch.FromArray(t, [n, f, 5, h, w]).To(DType.Float64);
+        double Total(Tensor prediction)
+        {
+            var terms = loss.Forward(prediction, target);
+            double sum = terms.Values.Sum(v => v.ItemDouble());
+            foreach (var v in terms.Values) v.Dispose();
+            return sum;
+        }
+        double[] Gradient(Tensor leaf, Tensor prediction)
+        {
+            var terms = loss.Forward(prediction, target);
+            using (var total = terms.Values.Aggregate((a, b) => a + b)) total.Backward();
+            foreach (var v in terms.Values) v.Dispose();
+            using var g = leaf.Grad!.Contiguous();
+            return g.ToArray<double>();
+        }
+
+        using var flat = torch.FromArray(p, [n, f, c, h, w]).RequiresGrad_();
+        var expected = Gradient(flat, flat);
+        using var cl = torch.FromArray(p, [n, f * c, h, w]).Contiguous(MemoryFormat.ChannelsLast).RequiresGrad_();
+        using var view = cl.Reshape(n, f, c, h, w);
+        var actual = Gradient(cl, view);
+        for (int i = 0; i < p.Length; i++) Assert.Equal(expected[i], actual[i], 10);
+
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (i / plane % c == 1) continue; // confidence
+            var up = (double[])p.Clone();
+            var down = (double[])p.Clone();
+            up[i] += 1e-6;
+            down[i] -= 1e-6;
+            using var pu = torch.FromArray(up, [n, f, c, h, w]);
+            using var pd = torch.FromArray(down, [n, f, c, h, w]);
+            double numeric = (Total(pu) - Total(pd)) / 2e-6;
+            Assert.True(Math.Abs(numeric - expected[i]) < 1e-5 * (1 + Math.Abs(numeric)), $"element {i}: autograd {expected[i]} vs finite difference {numeric}");
+        }
+    }
 }
