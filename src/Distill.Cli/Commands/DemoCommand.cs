@@ -86,18 +86,8 @@ internal static class DemoCommand
         }));
         var log = loggerFactory.CreateLogger("demo");
 
-        var synth = Synth.Generate(new SynthOptions
-        {
-            OutDir = Path.Combine(demoDir, "data"),
-            Seed = seed,
-            CocoImages = images,
-            MpiiImages = images,
-            Threads = Environment.ProcessorCount,
-            // Minutes of CPU training cannot learn the cluttered standard scenes; the simple ones show the machinery.
-            Scene = SynthScene.Simple,
-        });
-        log.LogInformation("synthetic data (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
-            seed, synth.CocoTrainImages, synth.CocoValImages, synth.MpiiTrainImages, synth.MpiiValImages, synth.Elapsed.TotalSeconds);
+        // Minutes of CPU training cannot learn the cluttered standard scenes; the simple ones show the machinery.
+        Generate(Path.Combine(demoDir, "data"), seed, images, "synthetic data", log);
         if (dataOnly)
         {
             Console.WriteLine($"demo: synthetic data (seed {seed}) in {Shown(root, Path.Combine(demoDir, "data"))}");
@@ -141,18 +131,7 @@ internal static class DemoCommand
         // The teachers: the shipped checkpoints the manifest registers, or retrained ones.
         if (trainTeachers)
         {
-            var teacherData = Synth.Generate(new SynthOptions
-            {
-                OutDir = Path.Combine(demoDir, "teacher-data"),
-                Seed = TeacherDataSeed,
-                CocoImages = TeacherDataImages,
-                MpiiImages = TeacherDataImages,
-                Threads = Environment.ProcessorCount,
-                Scene = SynthScene.Simple,
-            });
-            log.LogInformation("teacher data (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
-                TeacherDataSeed, teacherData.CocoTrainImages, teacherData.CocoValImages, teacherData.MpiiTrainImages, teacherData.MpiiValImages,
-                teacherData.Elapsed.TotalSeconds);
+            Generate(Path.Combine(demoDir, "teacher-data"), TeacherDataSeed, TeacherDataImages, "teacher data", log);
         }
         var registry = TeacherRegistry.Read(Path.Combine(root, TeacherRegistry.DefaultManifest));
         var teacherFiles = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -268,6 +247,22 @@ internal static class DemoCommand
         Console.WriteLine();
         Console.WriteLine($"demo finished in {total.Elapsed:mm\\:ss}; runs, logs, TensorBoard files and checkpoints are in {Shown(root, demoDir)}/");
         return 0;
+    }
+
+    /// <summary>Simple-scene COCO- and MPII-format data, <paramref name="images"/> per source, logged as <paramref name="what"/>.</summary>
+    private static void Generate(string dir, long seed, int images, string what, ILogger log)
+    {
+        var r = Synth.Generate(new SynthOptions
+        {
+            OutDir = dir,
+            Seed = seed,
+            CocoImages = images,
+            MpiiImages = images,
+            Threads = Environment.ProcessorCount,
+            Scene = SynthScene.Simple,
+        });
+        log.LogInformation("{What} (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
+            what, seed, r.CocoTrainImages, r.CocoValImages, r.MpiiTrainImages, r.MpiiValImages, r.Elapsed.TotalSeconds);
     }
 
     /// <summary>
