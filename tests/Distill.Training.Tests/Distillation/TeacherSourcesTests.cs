@@ -163,6 +163,14 @@ public sealed class TeacherSourcesTests : IDisposable
         using var __ = s2;
         using var ___ = plain;
         using var ____ = covering;
+        // Tests run in parallel and share libtorch's global generator, so two builds under the same seed can still
+        // draw different weights: give the second set the first one's weights outright.
+        using (Autograd.NoGrad())
+        {
+            s2.LoadStateDict(s1.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+            for (int t = 0; t < plain.Teachers.Count; t++)
+                covering.Teachers[t].Model.LoadStateDict(plain.Teachers[t].Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+        }
         var (input, targets, views) = Batch(s1, Mixed);
         var (a, oa) = plain.Forward(input, targets, views, epoch: 0);
         var (b, ob) = covering.Forward(input, targets, views, epoch: 0);
