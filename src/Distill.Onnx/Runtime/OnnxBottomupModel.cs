@@ -39,21 +39,9 @@ public sealed class OnnxBottomupModel : IDisposable
         Session = session;
         Path = path;
         var meta = session.Metadata;
-        string Need(string key) => meta.TryGetValue(key, out var v) && v.Length > 0 ? v
-            : throw new InvalidDataException($"{path}: the bottom-up model's metadata has no '{key}' entry; export it with `distill export` "
-                + "(this version), which writes the decoder's stride, skeleton and thresholds into the file");
-        T Parse<T>(string key)
-        {
-            string text = Need(key);
-            try
-            {
-                return JsonSerializer.Deserialize<T>(text) ?? throw new JsonException("null");
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}: metadata '{key}' is not valid ({e.Message}): {text}", e);
-            }
-        }
+        var reader = new MetadataReader(meta, path, "the bottom-up model's metadata has no '{key}' entry; export it with `distill export` (this version), which writes the decoder's stride, skeleton and thresholds into the file");
+        string Need(string key) => reader.Need(key);
+        T Parse<T>(string key) => reader.Parse<T>(key);
         int PositiveInt(string key) => int.TryParse(Need(key), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n
             : throw new InvalidDataException($"{path}: metadata '{key}' is not a positive integer: {meta[key]}");
         double[] Triple(string key)

@@ -34,21 +34,9 @@ public sealed class OnnxPoseModel : IDisposable
         Session = session;
         Path = path;
         var meta = session.Metadata;
-        string Need(string key) => meta.TryGetValue(key, out var v) && v.Length > 0 ? v
-            : throw new InvalidDataException($"{path}: the model's metadata has no '{key}' entry; export it with `distill export` "
-                + "(this version), which writes the codec, keypoints and normalisation into the file");
-        T Parse<T>(string key)
-        {
-            string text = Need(key);
-            try
-            {
-                return JsonSerializer.Deserialize<T>(text) ?? throw new JsonException("null");
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}: metadata '{key}' is not valid ({e.Message}): {text}", e);
-            }
-        }
+        var reader = new MetadataReader(meta, path, "the model's metadata has no '{key}' entry; export it with `distill export` (this version), which writes the codec, keypoints and normalisation into the file");
+        string Need(string key) => reader.Need(key);
+        T Parse<T>(string key) => reader.Parse<T>(key);
 
         NumKeypoints = int.TryParse(Need(OnnxMetadata.NumKeypoints), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 0 ? k
             : throw new InvalidDataException($"{path}: metadata '{OnnxMetadata.NumKeypoints}' is not a positive integer: {meta[OnnxMetadata.NumKeypoints]}");
