@@ -46,26 +46,49 @@ public class PretrainedLoaderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void DistillationCheckpointErrorSuggestsAPrefixAndThePrefixLoadsIt()
+    public void TrainingCheckpointInitialisesFromItsStudentAndAPrefixPicksTheTeacher()
     {
+        // A distillation run's checkpoint: student.*, its EMA copy ema.student.* and a teacher.*, each with its own weights.
         using var dir = new TempDir();
         var path = dir.File("distill.safetensors");
+        using var student = Model();
+        using var ema = Model();
         using var teacher = Model();
         using (var scope = torch.NewDisposeScope())
         {
-            var entries = teacher.StateDict().Select(kv => new KeyValuePair<string, Tensor>("teacher." + kv.Key, kv.Value))
-                .Append(new("student.backbone.stem.0.conv.weight", torch.Zeros([4, 3, 3, 3])));
+            var entries = student.StateDict().Select(kv => new KeyValuePair<string, Tensor>("student." + kv.Key, kv.Value))
+                .Concat(ema.StateDict().Select(kv => new KeyValuePair<string, Tensor>("ema.student." + kv.Key, kv.Value)))
+                .Concat(teacher.StateDict().Select(kv => new KeyValuePair<string, Tensor>("teacher." + kv.Key, kv.Value)));
             SafeTensors.Save(path, entries);
         }
-        using var model = Model();
-        var ex = Assert.Throws<CheckpointFormatException>(() => PretrainedLoader.LoadBackbone(model, path));
-        Assert.Contains("'teacher.' and 'student.'", ex.Message);
+        var key = "backbone.layers.0.ffn.layers.1.weight";
+        Assert.NotEqual(0, MaxDiff(ema.StateDict().ToDictionary()[key], teacher.StateDict().ToDictionary()[key]));
 
-        var report = PretrainedLoader.LoadBackbone(model, path, new StateDictLoadOptions { Prefix = "teacher." });
+        // Without options: the EMA student, as evaluation and export read the same file.
+        using var model = Model();
+        var report = PretrainedLoader.LoadBackbone(model, path);
         Assert.Equal(CheckpointLayout.Mmpose, report.Layout);
         Assert.True(report.BackboneComplete, report.ToString());
-        var want = teacher.Backbone.StateDict().ToDictionary();
+        var want = ema.Backbone.StateDict().ToDictionary();
         foreach (var (k, t) in model.Backbone.StateDict()) Assert.Equal(0, MaxDiff(want[k], t));
+
+        report = PretrainedLoader.LoadBackbone(model, path, new StateDictLoadOptions { Prefix = "teacher." });
+        Assert.True(report.BackboneComplete, report.ToString());
+        want = teacher.Backbone.StateDict().ToDictionary();
+        foreach (var (k, t) in model.Backbone.StateDict()) Assert.Equal(0, MaxDiff(want[k], t));
+    }
+
+    [Fact]
+    public void TeacherOnlyCheckpointErrorSuggestsAPrefix()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("teacher.safetensors");
+        using var teacher = Model();
+        using (var scope = torch.NewDisposeScope())
+            SafeTensors.Save(path, teacher.StateDict().Select(kv => new KeyValuePair<string, Tensor>("teacher." + kv.Key, kv.Value)));
+        using var model = Model();
+        var ex = Assert.Throws<CheckpointFormatException>(() => PretrainedLoader.LoadBackbone(model, path));
+        Assert.Contains("'teacher.'", ex.Message);
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public static class PretrainedLoader
     /// Loads the <c>backbone.*</c> weights of <paramref name="path"/> into <paramref name="model"/>: a whole pose model
     /// (its backbone is the child named "backbone") or a <see cref="Backbone"/> on its own. Loading is non-strict;
     /// the report names every key that did not load and why. <paramref name="options"/> selects the state dict inside
-    /// the file (for example <c>Prefix = "teacher."</c> for a distillation checkpoint).
+    /// the file (for example <c>Prefix = "teacher."</c> for a distillation checkpoint); without them a training
+    /// checkpoint's student (its EMA copy when present) is read, as <see cref="WeightsLoader"/> does.
     /// </summary>
     /// <exception cref="CheckpointFormatException">
     /// The file cannot be read, its layout is unknown, it holds no backbone weights, or (Hugging Face) its patch size
@@ -33,7 +34,8 @@ public static class PretrainedLoader
         var vit = (model as VisionTransformer)
             ?? model.NamedChildren().FirstOrDefault(c => c.Key == "backbone").Value as VisionTransformer;
 
-        var stored = StateDictLoader.LoadStateDict(path, options);
+        // Without explicit options a training checkpoint of ours reads as its student (EMA weights when it has them).
+        var stored = options is null ? WeightsLoader.Load(path) : StateDictLoader.LoadStateDict(path, options);
         try
         {
             var layout = KeyMaps.Detect(stored.Keys);
