@@ -41,6 +41,8 @@ public sealed class BottomupTask : ITrainingTask
     /// <summary>The teachers' terms; null without teachers.</summary>
     public BottomupDistiller? Distiller { get; init; }
 
+    public IReadOnlyCollection<Tensor> UnreachedParameters { get; init; } = [];
+
     public Module Student => Model;
     public Module? EmaModel => Ema;
     public IEnumerable<(string Name, Module Module)> Adapters =>
@@ -70,6 +72,7 @@ public sealed class BottomupTask : ITrainingTask
             disposables.Add(student);
             student.To(device);
             TrainingSetup.LoadInitialWeights(student, o.Model, log);
+            var unreached = dist.IsDistributed ? Unreached(student, o.Data.SquareEdge ?? o.Model.InputSize.Max(), device, log) : [];
             bool channelsLast = o.Model.ChannelsLast && student.IsConvolutional;
             if (channelsLast) student.ToChannelsLast();
             TrainingSetup.ShareAndSync(student, o.Model, dist, log);
@@ -106,6 +109,7 @@ public sealed class BottomupTask : ITrainingTask
                 EvalEdge = o.Model.InputSize.Max(),
                 ValBatchSize = settings.ValBatchSize,
                 Distiller = distiller,
+                UnreachedParameters = unreached,
             };
         }
         catch
@@ -150,6 +154,57 @@ public sealed class BottomupTask : ITrainingTask
             throw;
         }
         return kd;
+    }
+
+    /// <summary>
+    /// The trainable parameters that get no gradient from the model's outputs, such as the CSPNeXt stages after the
+    /// last of backbone.out_indices (kept for checkpoint names, never run). One forward and backward of a fixed dummy
+    /// batch in eval mode: it draws nothing from the seeded generators and changes no BatchNorm statistics, and a
+    /// training forward reaches the same parameters (the modes differ in statistics and activations only).
+    /// </summary>
+    private static List<Tensor> Unreached(BottomupPoseEstimator model, int edge, Device device, ILogger log)
+    {
+        bool training = model.Training;
+        var named = new List<(string Name, Tensor Parameter)>();
+        model.Eval();
+        try
+        {
+            using (torch.NewDisposeScope())
+            using (Autograd.EnableGrad())
+            using (var generator = new Generator(0))
+            {
+                var outputs = model.Forward(torch.Randn([2, 3, edge, edge], generator).To(device));
+                var sums = outputs.Values.Where(t => t.RequiresGrad).Select(t => t.Sum()).ToList();
+                if (sums.Count == 0) return [];
+                sums.Aggregate((a, b) => a + b).Backward();
+            }
+            foreach (var (name, p) in model.NamedParameters())
+            {
+                if (!p.RequiresGrad) continue;
+                using var grad = p.Grad;
+                if (grad is null) named.Add((name, p));
+            }
+        }
+        finally
+        {
+            model.ZeroGrad();
+            model.Train(training);
+        }
+        if (named.Count > 0)
+        {
+            // Named by their outermost modules, as the weights publisher names the parts it leaves out.
+            var names = named.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+            var modules = new List<string>();
+            foreach (var (name, module) in model.NamedModules())
+            {
+                if (name.Length == 0 || modules.Any(m => name.StartsWith(m + ".", StringComparison.Ordinal))) continue;
+                var own = module.NamedParameters().Select(p => name + "." + p.Name).ToList();
+                if (own.Count > 0 && own.All(names.Contains)) modules.Add(name);
+            }
+            log.LogInformation("data-parallel: the forward does not reach {Count} parameters ({Modules}); they are not trained and the gradient reducer leaves them out",
+                named.Count, string.Join(", ", modules));
+        }
+        return named.Select(n => n.Parameter).ToList();
     }
 
     private static (BottomupPoseEstimator Model, KeypointSet Keypoints) Build(ExperimentOptions o)

@@ -56,6 +56,13 @@ public interface ITrainingTask : IDisposable
 
     /// <summary>Metadata every checkpoint of the run carries (besides the config and its hash).</summary>
     IReadOnlyDictionary<string, string> CheckpointMetadata { get; }
+
+    /// <summary>
+    /// Trainable student parameters the forward never reaches (say backbone stages after the last output the head
+    /// reads): no worker ever has a gradient for them, so the data-parallel gradient reducer leaves them out, which it
+    /// would otherwise wait for and fail on. Only found when training data-parallel; none by default.
+    /// </summary>
+    IReadOnlyCollection<Tensor> UnreachedParameters => [];
 }
 
 /// <summary>A batch as the loop sees it: made and read by one task, counted and disposed by the loop.</summary>

@@ -324,7 +324,9 @@ public sealed class Trainer : IDisposable
                 if (!double.IsFinite(v)) throw Diverged(stage, $"loss term '{name}' became {v}", epoch, batchIndex, state.Iteration);
             var total = terms.Values.Aggregate((a, b) => a + b);
             values["loss"] = values.Values.Sum();
-            reducer?.PrepareForBackward();
+            // train.dist.find_unused_parameters walks the graph from the loss to find the parameters it does not reach;
+            // without that option the reducer ignores it.
+            reducer?.PrepareForBackward([total]);
             var objective = _cfg.AccumulateSteps > 1 ? total / _cfg.AccumulateSteps : total;
             (_scaler is null ? objective : _scaler.ScaleLoss(objective)).Backward();
             return values;

@@ -105,7 +105,8 @@ public sealed class TrainingSetup : IDisposable
             {
                 newReducer = parameters => new Torch.Distributed.Reducer(group, parameters.Where(p => p.RequiresGrad).ToList(),
                     findUnusedParameters: o.Train.Dist.FindUnusedParameters);
-                reducer = newReducer(optimizer.ParamGroups.SelectMany(g => g.Params));
+                var unreached = new HashSet<Tensor>(task.UnreachedParameters, ReferenceEqualityComparer.Instance);
+                reducer = newReducer(optimizer.ParamGroups.SelectMany(g => g.Params).Where(p => !unreached.Contains(p)));
                 disposables.Add(reducer);
             }
 

@@ -15,9 +15,9 @@ internal sealed class DataParallelRun : IDisposable
 {
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "distill-ddp-" + Guid.NewGuid().ToString("N"));
 
-    public DataParallelRun(int images = 16)
+    public DataParallelRun(int images = 16, SynthScene scene = SynthScene.Simple)
     {
-        Synth.Generate(new SynthOptions { OutDir = Path.Combine(Dir, "data"), Seed = 5, CocoImages = images, Threads = 2, Scene = SynthScene.Simple });
+        Synth.Generate(new SynthOptions { OutDir = Path.Combine(Dir, "data"), Seed = 5, CocoImages = images, Threads = 2, Scene = scene });
     }
 
     /// <summary>Writes NAME.yaml; <paramref name="train"/> and <paramref name="optimizer"/> are flow mappings.</summary>
