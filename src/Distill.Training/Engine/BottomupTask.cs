@@ -244,10 +244,8 @@ public sealed class BottomupTask : ITrainingTask
     public Dictionary<string, double> Validate(Module model, int epoch, Action<string, int, int>? progress) =>
         BottomupValidation.Evaluate((BottomupPoseEstimator)model, Validation, EvalEdge, ValBatchSize, Device, progress);
 
-    /// <summary>Bottom-up validation draws no pictures yet; `distill predict` overlays whole images.</summary>
-    public void LogValidationImages(RunLogger logger, Module model, string prefix, long iteration)
-    {
-    }
+    public void LogValidationImages(RunLogger logger, Module model, string prefix, long iteration) =>
+        logger.ValidationImages((BottomupPoseEstimator)model, KeypointSet, Validation, EvalEdge, Device, prefix, iteration);
 
     public void Dispose()
     {

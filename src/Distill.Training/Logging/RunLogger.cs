@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Distill.Pose.BottomUp;
+using Distill.Pose.BottomUp.Evaluation;
 using Distill.Pose.Datasets;
 using Distill.Pose.Drawing;
 using Distill.Pose.Keypoints;
@@ -17,7 +19,7 @@ public sealed record RunLogSettings
     /// <summary>Write TensorBoard event files (under tensorboard/ in the run directory).</summary>
     public bool Tensorboard { get; init; } = true;
 
-    /// <summary>Validation crops with ground-truth and predicted skeletons, in TensorBoard.</summary>
+    /// <summary>Validation crops (bottom-up: whole images) with ground-truth and predicted skeletons, in TensorBoard.</summary>
     public bool Images { get; init; }
 
     /// <summary>Weight and gradient histograms of the trainable student parameters, in TensorBoard.</summary>
@@ -58,6 +60,9 @@ public sealed class RunLogger : IDisposable
 
     /// <summary>Whether histograms can be written at all (asked for, and TensorBoard on).</summary>
     public bool WritesHistograms => _tb is not null && _settings.Histograms;
+
+    /// <summary>Validation images (top-down: person crops) on each source's contact sheet.</summary>
+    public const int ImagesPerSheet = 4;
 
     /// <summary>Whether validation images can be written (asked for, and TensorBoard on).</summary>
     public bool WritesImages => _tb is not null && _settings.Images;
@@ -122,8 +127,8 @@ public sealed class RunLogger : IDisposable
         if (!WritesImages) return;
         foreach (var s in sources.Where(s => s.Val is not null && s.Val.Count > 0))
         {
-            var preds = PoseEvaluator.Predict(model, modelSet, new SourceData { Options = s.Options, KeypointSet = s.KeypointSet, Val = new TakeFirst(s.Val!, 4) },
-                device, 4, flip, 1, CancellationToken.None);
+            var preds = PoseEvaluator.Predict(model, modelSet, new SourceData { Options = s.Options, KeypointSet = s.KeypointSet, Val = new TakeFirst(s.Val!, ImagesPerSheet) },
+                device, ImagesPerSheet, flip, 1, CancellationToken.None);
             var overlays = new List<PoseOverlay>();
             var skeleton = s.KeypointSet.Skeleton.Select(l => (l.From, l.To)).ToList();
             for (int i = 0; i < preds.Instances.Count; i++)
@@ -137,8 +142,51 @@ public sealed class RunLogger : IDisposable
                     new PoseLayer(preds.Keypoints[i], preds.Scores[i], skeleton, PoseDrawing.PredictionColour, 3, 2, 0.0),
                 ]));
             }
-            _tb!.AddImage($"{prefix}{s.Name}", PoseDrawing.ContactSheet(overlays, 4), step);
+            _tb!.AddImage($"{prefix}{s.Name}", PoseDrawing.ContactSheet(overlays, ImagesPerSheet), step);
         }
+    }
+
+    /// <summary>
+    /// A contact sheet per bottom-up validation split of its first whole images, every annotated person and every
+    /// decoded pose overlaid (at the evaluation edge, as validation scores them).
+    /// </summary>
+    public void ValidationImages(BottomupPoseEstimator model, KeypointSet set, IReadOnlyList<BottomupValSplit> splits, int edge, Device device,
+        string prefix, long step)
+    {
+        if (!WritesImages) return;
+        var skeleton = set.Skeleton.Select(l => (l.From, l.To)).ToList();
+        foreach (var split in splits.Where(s => s.Samples.Count > 0))
+        {
+            var first = split.Samples.Take(ImagesPerSheet).ToList();
+            var poses = BottomupEvaluation.Predict(model, first, edge, ImagesPerSheet, device).ToLookup(r => r.ImageId);
+            var truth = split.GroundTruth.Annotations.Where(a => !a.IsCrowd && a.NumKeypoints > 0).ToLookup(a => a.ImageId);
+            var overlays = new List<PoseOverlay>();
+            foreach (var sample in first)
+            {
+                var layers = new List<PoseLayer>();
+                foreach (var a in truth[sample.ImageId])
+                    layers.Add(Layer(a.Keypoints, skeleton, PoseDrawing.GroundTruthColour, 0.5));
+                foreach (var r in poses[sample.ImageId])
+                    layers.Add(Layer(r.Keypoints, skeleton, PoseDrawing.PredictionColour, 0.0));
+                overlays.Add(new PoseOverlay(sample.Image ?? Image.Read(sample.ImagePath), layers));
+            }
+            _tb!.AddImage($"{prefix}{split.Name}", PoseDrawing.ContactSheet(overlays, ImagesPerSheet), step);
+        }
+    }
+
+    /// <summary>One person from COCO (x, y, visibility or score) triples.</summary>
+    private static PoseLayer Layer(double[] triples, IReadOnlyList<(int, int)> skeleton, (byte R, byte G, byte B) colour, double threshold)
+    {
+        int k = triples.Length / 3;
+        var xy = new double[2 * k];
+        var scores = new double[k];
+        for (int i = 0; i < k; i++)
+        {
+            xy[2 * i] = triples[3 * i];
+            xy[2 * i + 1] = triples[3 * i + 1];
+            scores[i] = triples[3 * i + 2];
+        }
+        return new PoseLayer(xy, scores, skeleton, colour, 3, 2, threshold);
     }
 
     /// <summary>summary.json: what `distill report` tabulates for this run.</summary>
