@@ -324,6 +324,8 @@ public sealed class BottomupTrainingData : IDisposable
             SquareEdge = o.Data.SquareEdge ?? o.Model.InputSize.Max(),
             ScaleRange = Rescaled(BottomupAugmentation.DefaultScaleRange(o.Data.ExtendedScale ?? false), o.Data.RescaleImages ?? 1),
             OrientationInvariant = o.Data.OrientationInvariant ?? 0,
+            HFlipProb = o.Data.Hflip ?? new BottomupAugmentation().HFlipProb,
+            Enabled = o.Data.Augmentation ?? true,
         };
         augmentation.EnsureValid();
         var pipeline = new BottomupPipeline(model.Meta, model.Stride, model.Mean, model.Std);

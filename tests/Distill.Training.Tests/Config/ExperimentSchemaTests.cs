@@ -315,7 +315,7 @@ public sealed class ExperimentSchemaTests : IDisposable
         AssertLines(
         [
             $"{path}:8:12: data.sources: expected a list, got 'not even a list'",
-            $"{path}:9:3: data.bogus_key: unknown key (expected one of: sources, batch_size, val_batch_size, num_workers, prefetch, pipeline, stage2_pipeline, stage2_epochs, square_edge, extended_scale, orientation_invariant, rescale_images)",
+            $"{path}:9:3: data.bogus_key: unknown key (expected one of: sources, batch_size, val_batch_size, num_workers, prefetch, pipeline, stage2_pipeline, stage2_epochs, square_edge, extended_scale, orientation_invariant, rescale_images, hflip, augmentation)",
         ], Messages(ex));
     }
 

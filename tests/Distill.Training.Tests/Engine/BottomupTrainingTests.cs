@@ -120,6 +120,49 @@ public sealed class BottomupTrainingTests : IDisposable
     }
 
     [Fact]
+    public void HflipAndAugmentationKeysShapeEveryTrainingImage()
+    {
+        var config = Config("flip", "{max_epochs: 1, val_interval: 1}");
+        foreach (var (set, want) in new (string?, double)[] { (null, 0.5), ("data.hflip=0", 0.0), ("data.hflip=1", 1.0) })
+        {
+            var o = Distill.Training.Config.ExperimentConfig.Load(config, set is null ? [] : [set]);
+            var (model, kps) = Distill.Pose.Models.ModelFactory.BuildBottomup(o.Model);
+            using (model)
+            using (var data = BottomupTrainingData.Create(o, model, kps, Distill.Training.Distributed.DistributedContext.Single,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+            {
+                Assert.Equal(want, data.Augmentation.HFlipProb);
+                if (want is 0.0 or 1.0)
+                {
+                    // A flip is the only way the image-to-input map gets a negative determinant.
+                    using var batch = data.Epoch(0, 0, CancellationToken.None).First().Value;
+                    foreach (var m in batch.ImageToInput)
+                        Assert.Equal(want == 1.0, m.M00 * m.M11 - m.M01 * m.M10 < 0);
+                }
+            }
+        }
+        // augmentation: false trains on exactly the evaluation geometry (long side to the square edge, at the top-left).
+        {
+            var o = Distill.Training.Config.ExperimentConfig.Load(config, ["data.augmentation=false"]);
+            var (model, kps) = Distill.Pose.Models.ModelFactory.BuildBottomup(o.Model);
+            using (model)
+            using (var data = BottomupTrainingData.Create(o, model, kps, Distill.Training.Distributed.DistributedContext.Single,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+            {
+                Assert.False(data.Augmentation.Enabled);
+                using var batch = data.Epoch(0, 0, CancellationToken.None).First().Value;
+                Assert.All(batch.ImageToInput, m => { Assert.Equal(0, m.M01); Assert.Equal(0, m.M10); Assert.Equal(m.M00, m.M11); Assert.Equal(0, m.M02); Assert.Equal(0, m.M12); });
+            }
+        }
+        foreach (var key in new[] { "data.hflip=0", "data.augmentation=false" })
+        {
+            var topdown = _run.Config("td-" + key[5..9], "{max_epochs: 1, val_interval: 1}");
+            var e = Assert.Throws<ConfigException>(() => _run.Trainer(topdown, set: [key]).Dispose());
+            Assert.Contains(key[..key.IndexOf('=')], e.Message);
+        }
+    }
+
+    [Fact]
     public void BottomupKeysAndRefusalsNameTheirKey()
     {
         // A top-down student does not read OpenPifPaf's data keys.

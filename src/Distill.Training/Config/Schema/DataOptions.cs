@@ -57,6 +57,20 @@ public sealed class DataOptions : IValidatable
     [Range(0.01, 100.0)]
     public double? RescaleImages { get; set; }
 
+    /// <summary>
+    /// Bottom-up only: probability of a horizontal flip of a training image (OpenPifPaf's 0.5 when null). 0 suits data
+    /// whose left and right sides look different in a way a mirror does not preserve, such as the synthetic figures'
+    /// lighter left limbs: a flipped figure's lighter limbs are labelled right, which contradicts every unflipped one.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double? Hflip { get; set; }
+
+    /// <summary>
+    /// Bottom-up only (OpenPifPaf's --no-augmentation when false): false trains on the images exactly as evaluation
+    /// sees them (long side scaled to the square edge, padded), without flip, rescale, rotation, crop or colour jitter.
+    /// </summary>
+    public bool? Augmentation { get; set; }
+
     /// <summary>The bottom-up keys this section sets, by name (a top-down experiment refuses each).</summary>
     public IEnumerable<string> BottomupKeysSet()
     {
@@ -64,6 +78,8 @@ public sealed class DataOptions : IValidatable
         if (ExtendedScale is not null) yield return "extended_scale";
         if (OrientationInvariant is not null) yield return "orientation_invariant";
         if (RescaleImages is not null) yield return "rescale_images";
+        if (Hflip is not null) yield return "hflip";
+        if (Augmentation is not null) yield return "augmentation";
     }
 
     public IEnumerable<ValidationMessage> Validate()
