@@ -87,6 +87,12 @@ public sealed partial class ExperimentOptions : IValidatable
         foreach (var message in ValidateTeacherSources())
             yield return message;
 
+        // Feature KD needs a teacher that takes part in it; otherwise the weight would silently do nothing.
+        if (Losses.FeatureKd.Weight > 0 && Teachers.Count > 0 && Teachers.All(t => t.FeatureWeight == 0))
+            yield return ValidationMessage.For("losses.feature_kd.weight",
+                $"is {Losses.FeatureKd.Weight} but every teacher has feature_weight 0, so no feature term would be computed; " +
+                "set teachers.N.feature_weight > 0 for the teachers whose features the student should learn", "teachers");
+
         foreach (var message in ValidateBestMetric())
             yield return message;
         foreach (var message in BottomupKdValidation.Of(this))
