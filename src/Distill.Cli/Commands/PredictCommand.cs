@@ -332,15 +332,8 @@ internal static class PredictCommand
     /// <summary>Draws one person from its (x, y, score) triples, as both predict paths write their overlays.</summary>
     internal static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
     {
-        var p = new double[count * 2];
-        var s = new double[count];
-        for (int k = 0; k < count; k++)
-        {
-            p[2 * k] = keypoints[3 * k];
-            p[2 * k + 1] = keypoints[3 * k + 1];
-            s[k] = keypoints[3 * k + 2];
-        }
-        PoseDrawing.DrawPose(img, p, s, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
+        var pose = PoseLayer.FromTriples(keypoints, count, skeleton, PoseDrawing.PredictionColour);
+        PoseDrawing.DrawPose(img, pose.Keypoints, pose.Scores, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
     }
 
     private static int BatchSize(string configPath)

@@ -165,28 +165,13 @@ public sealed class RunLogger : IDisposable
             {
                 var layers = new List<PoseLayer>();
                 foreach (var a in truth[sample.ImageId])
-                    layers.Add(Layer(a.Keypoints, skeleton, PoseDrawing.GroundTruthColour, 0.5));
+                    layers.Add(PoseLayer.FromTriples(a.Keypoints, a.Keypoints.Length / 3, skeleton, PoseDrawing.GroundTruthColour, kptThreshold: 0.5));
                 foreach (var r in poses[sample.ImageId])
-                    layers.Add(Layer(r.Keypoints, skeleton, PoseDrawing.PredictionColour, 0.0));
+                    layers.Add(PoseLayer.FromTriples(r.Keypoints, r.Keypoints.Length / 3, skeleton, PoseDrawing.PredictionColour, kptThreshold: 0.0));
                 overlays.Add(new PoseOverlay(sample.Image ?? Image.Read(sample.ImagePath), layers));
             }
             _tb!.AddImage($"{prefix}{split.Name}", PoseDrawing.ContactSheet(overlays, ImagesPerSheet), step);
         }
-    }
-
-    /// <summary>One person from COCO (x, y, visibility or score) triples.</summary>
-    private static PoseLayer Layer(double[] triples, IReadOnlyList<(int, int)> skeleton, (byte R, byte G, byte B) colour, double threshold)
-    {
-        int k = triples.Length / 3;
-        var xy = new double[2 * k];
-        var scores = new double[k];
-        for (int i = 0; i < k; i++)
-        {
-            xy[2 * i] = triples[3 * i];
-            xy[2 * i + 1] = triples[3 * i + 1];
-            scores[i] = triples[3 * i + 2];
-        }
-        return new PoseLayer(xy, scores, skeleton, colour, 3, 2, threshold);
     }
 
     /// <summary>summary.json: what `distill report` tabulates for this run.</summary>
