@@ -5,6 +5,7 @@ using Distill.Pose.Datasets;
 using Distill.Pose.Evaluation;
 using Distill.Pose.Keypoints;
 using Distill.Pose.Models;
+using Distill.Pose.Models.Checkpoints;
 using Distill.Torch;
 using Distill.Torch.Nn;
 using Distill.Training.Config.Schema;
@@ -72,7 +73,7 @@ public sealed class BottomupTask : ITrainingTask
             disposables.Add(student);
             student.To(device);
             TrainingSetup.LoadInitialWeights(student, o.Model, log);
-            var unreached = dist.IsDistributed ? Unreached(student, o.Data.SquareEdge ?? o.Model.InputSize.Max(), device, log) : [];
+            var unreached = dist.IsDistributed ? Unreached(student, o.Data.SquareEdge ?? o.Model.InputSize.Max(), log) : [];
             bool channelsLast = o.Model.ChannelsLast && student.IsConvolutional;
             if (channelsLast) student.ToChannelsLast();
             TrainingSetup.ShareAndSync(student, o.Model, dist, log);
@@ -158,53 +159,18 @@ public sealed class BottomupTask : ITrainingTask
 
     /// <summary>
     /// The trainable parameters that get no gradient from the model's outputs, such as the CSPNeXt stages after the
-    /// last of backbone.out_indices (kept for checkpoint names, never run). One forward and backward of a fixed dummy
-    /// batch in eval mode: it draws nothing from the seeded generators and changes no BatchNorm statistics, and a
-    /// training forward reaches the same parameters (the modes differ in statistics and activations only).
+    /// last of backbone.out_indices (kept for checkpoint names, never run), found by the weights publisher's probe in
+    /// eval mode only: it draws nothing from the seeded generators and changes no BatchNorm statistics, and a training
+    /// forward reaches the same parameters (the modes differ in statistics and activations only).
     /// </summary>
-    private static List<Tensor> Unreached(BottomupPoseEstimator model, int edge, Device device, ILogger log)
+    private static List<Tensor> Unreached(BottomupPoseEstimator model, int edge, ILogger log)
     {
-        bool training = model.Training;
-        var named = new List<(string Name, Tensor Parameter)>();
-        model.Eval();
-        try
-        {
-            using (torch.NewDisposeScope())
-            using (Autograd.EnableGrad())
-            using (var generator = new Generator(0))
-            {
-                var outputs = model.Forward(torch.Randn([2, 3, edge, edge], generator).To(device));
-                var sums = outputs.Values.Where(t => t.RequiresGrad).Select(t => t.Sum()).ToList();
-                if (sums.Count == 0) return [];
-                sums.Aggregate((a, b) => a + b).Backward();
-            }
-            foreach (var (name, p) in model.NamedParameters())
-            {
-                if (!p.RequiresGrad) continue;
-                using var grad = p.Grad;
-                if (grad is null) named.Add((name, p));
-            }
-        }
-        finally
-        {
-            model.ZeroGrad();
-            model.Train(training);
-        }
-        if (named.Count > 0)
-        {
-            // Named by their outermost modules, as the weights publisher names the parts it leaves out.
-            var names = named.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-            var modules = new List<string>();
-            foreach (var (name, module) in model.NamedModules())
-            {
-                if (name.Length == 0 || modules.Any(m => name.StartsWith(m + ".", StringComparison.Ordinal))) continue;
-                var own = module.NamedParameters().Select(p => name + "." + p.Name).ToList();
-                if (own.Count > 0 && own.All(names.Contains)) modules.Add(name);
-            }
+        var reached = OmittedWeights.ParametersReached(model, (edge, edge), trainingPass: false);
+        var unreached = model.NamedParameters().Where(p => p.Parameter.RequiresGrad && !reached.Contains(p.Name)).ToList();
+        if (unreached.Count > 0)
             log.LogInformation("data-parallel: the forward does not reach {Count} parameters ({Modules}); they are not trained and the gradient reducer leaves them out",
-                named.Count, string.Join(", ", modules));
-        }
-        return named.Select(n => n.Parameter).ToList();
+                unreached.Count, string.Join(", ", OmittedWeights.OutermostModulesWithout(model, reached)));
+        return unreached.Select(p => p.Parameter).ToList();
     }
 
     private static (BottomupPoseEstimator Model, KeypointSet Keypoints) Build(ExperimentOptions o)

@@ -29,32 +29,46 @@ public static class OmittedWeights
         prefixes.Any(p => key.StartsWith(p + ".", StringComparison.Ordinal));
 
     /// <summary>
-    /// The outermost modules of <paramref name="model"/> whose forward output does not depend on them, by module name.
-    /// One forward and backward of a fixed dummy batch of two <paramref name="inputSize"/> images, in eval mode and
-    /// again in training mode: a module is unused when it has parameters and none of them received a gradient in either
-    /// pass. A gradient that exists but is zero (a dead ReLU, a zero weight) still counts as use: only a parameter that is
-    /// not in the autograd graph at all has no gradient, which makes the test independent of the weights' values. Both
-    /// modes, so that a module only training runs through is kept. Every parameter is made trainable first, so frozen
-    /// stages are not mistaken for unused ones. Buffers are never probed: they go with their module.
-    /// The model's buffers are restored after the training pass; its parameters are unchanged (no step is taken).
+    /// The outermost modules of <paramref name="model"/> whose forward output does not depend on them, by module name:
+    /// those with parameters of which none is in <see cref="ParametersReached"/> (eval and training mode).
     /// </summary>
     public static IReadOnlyList<string> FindUnused(Module<Tensor, Dictionary<string, Tensor>> model, (int Width, int Height) inputSize)
+    {
+        var used = ParametersReached(model, inputSize, trainingPass: true);
+        if (used.Count == 0)
+            throw new InvalidOperationException($"no parameter of {model.TypeName} received a gradient from its outputs; cannot tell used weights from unused ones");
+        return OutermostModulesWithout(model, used);
+    }
+
+    /// <summary>
+    /// The names of the parameters of <paramref name="model"/> its forward output depends on. One forward and backward of
+    /// a fixed dummy batch of two <paramref name="inputSize"/> images (on the model's device) in eval mode, and with
+    /// <paramref name="trainingPass"/> again in training mode, so that a module only training runs through counts. A
+    /// gradient that exists but is zero (a dead ReLU, a zero weight) still counts as reached: only a parameter that is not
+    /// in the autograd graph at all has no gradient, which makes the test independent of the weights' values. Every
+    /// parameter is made trainable first, so frozen stages are not mistaken for unreached ones. Buffers are never probed.
+    /// The model's buffers, trainable flags and mode are restored, its gradients left cleared, and no step is taken.
+    /// The eval pass draws nothing from the global generator; a training pass may (dropout, drop path).
+    /// </summary>
+    public static HashSet<string> ParametersReached(Module<Tensor, Dictionary<string, Tensor>> model, (int Width, int Height) inputSize,
+        bool trainingPass)
     {
         bool wasTraining = model.Training;
         var requires = model.Parameters().Select(p => p.RequiresGrad).ToList();
         var buffers = model.Buffers().Select(b => b.Clone()).ToList();
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        var device = model.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+        var reached = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             model.RequiresGrad_(true);
-            foreach (bool training in new[] { false, true })
+            foreach (bool training in trainingPass ? new[] { false, true } : [false])
             {
                 model.Train(training);
                 model.ZeroGrad();
                 using (Autograd.EnableGrad())
                 using (torch.NewDisposeScope())
                 {
-                    var outputs = model.Forward(DummyInput(inputSize));
+                    var outputs = model.Forward(DummyInput(inputSize).To(device));
                     var terms = outputs.Values.Where(o => o.DType.IsFloatingPoint() && o.RequiresGrad).Select(o => o.Sum()).ToList();
                     if (terms.Count > 0)
                     {
@@ -66,7 +80,7 @@ public static class OmittedWeights
                 foreach (var (name, p) in model.NamedParameters())
                 {
                     using var g = p.Grad;
-                    if (g is not null) used.Add(name);
+                    if (g is not null) reached.Add(name);
                 }
                 model.ZeroGrad();
             }
@@ -81,17 +95,20 @@ public static class OmittedWeights
             foreach (var (p, r) in model.Parameters().Zip(requires)) p.RequiresGrad = r;
             model.Train(wasTraining);
         }
-        if (used.Count == 0)
-            throw new InvalidOperationException($"no parameter of {model.TypeName} received a gradient from its outputs; cannot tell used weights from unused ones");
+        return reached;
+    }
 
-        var unused = new List<string>();
+    /// <summary>The outermost modules that have parameters, none of them in <paramref name="reached"/>, in the model's order.</summary>
+    public static IReadOnlyList<string> OutermostModulesWithout(Module model, IReadOnlySet<string> reached)
+    {
+        var modules = new List<string>();
         foreach (var (name, module) in model.NamedModules())
         {
-            if (name.Length == 0 || Covers(unused, name)) continue;
+            if (name.Length == 0 || Covers(modules, name)) continue;
             var own = module.NamedParameters().Select(p => name + "." + p.Name).ToList();
-            if (own.Count > 0 && !own.Any(used.Contains)) unused.Add(name);
+            if (own.Count > 0 && !own.Any(reached.Contains)) modules.Add(name);
         }
-        return unused;
+        return modules;
     }
 
     /// <summary>
