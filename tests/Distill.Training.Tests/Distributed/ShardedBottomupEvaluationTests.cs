@@ -4,7 +4,6 @@ using Distill.Pose.Models.Checkpoints;
 using Distill.TestSupport;
 using Distill.Pose.Synthetic;
 using Distill.Torch;
-using Distill.Torch.Distributed;
 using Distill.Training.Config.Schema;
 using Distill.Training.Distributed;
 using Distill.Training.Evaluation;
@@ -40,29 +39,9 @@ public sealed class ShardedBottomupEvaluationTests : IDisposable
         // Poses on every image, several on most.
         Assert.Equal(split.Samples.Select(s => s.ImageId).Order(), expected.Select(p => p.ImageId).Distinct().Order());
 
-        int port = DataParallelRun.FreePort();
-        var results = new (List<Distill.Pose.Evaluation.CocoKeypointResult> Poses, Dictionary<string, double> Metrics)[2];
-        var errors = new Exception?[2];
-        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                var timeout = TimeSpan.FromSeconds(30);
-                using var store = new TcpStore("127.0.0.1", port, rank == 0, 2, timeout, waitWorkers: false);
-                using var group = ProcessGroup.Gloo(store, rank, 2, timeout, new GlooDevice { Hostname = "127.0.0.1" });
-                var dist = DistributedContext.Over(group);
-                var poses = ShardedBottomupEvaluation.Gather(dist, models[1 + rank], split, Edge, 2, Device.Cpu);
-                var metrics = ShardedBottomupEvaluation.Evaluate(dist, models[1 + rank], [split], Edge, 2, Device.Cpu);
-                results[rank] = (poses, metrics);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        Assert.All(errors, Assert.Null);
+        var results = DataParallelRun.OnTwoRanks((rank, dist) => (
+            Poses: ShardedBottomupEvaluation.Gather(dist, models[1 + rank], split, Edge, 2, Device.Cpu),
+            Metrics: ShardedBottomupEvaluation.Evaluate(dist, models[1 + rank], [split], Edge, 2, Device.Cpu)));
 
         foreach (var (poses, metrics) in results)
         {
