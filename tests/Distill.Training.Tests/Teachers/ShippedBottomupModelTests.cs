@@ -82,6 +82,9 @@ public sealed class ShippedBottomupModelTests : IDisposable
         Assert.True(shipped >= MinAp && fresh <= 0.01, $"COCO AP {shipped:F3} trained, {fresh:F3} untrained");
     }
 
-    /// <summary>Well below what the model scores on the demo's validation scenes (see teachers/README.md).</summary>
-    private const double MinAp = 0.10;
+    /// <summary>
+    /// Half of what the shipped weights score on these scenes (0.172); they score 0.158 on their own 600 validation
+    /// scenes and 0.113 on the demo's 40 (teachers/README.md).
+    /// </summary>
+    private const double MinAp = 0.08;
 }
