@@ -17,10 +17,10 @@ internal static class SynthCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var scene = new Option<string>("--scene")
         {
-            Description = "standard: one to three figures with clutter, occluders, noise and blur; simple: one large whole figure on a plain background (what the demo uses).",
+            Description = "standard: one to three figures with clutter, occluders, noise and blur; simple: one large whole figure on a plain background (what the demo's top-down runs use); group: one to three whole figures on a plain background (the demo's bottom-up run).",
             DefaultValueFactory = _ => "standard",
         };
-        scene.AcceptOnlyFromAmong("standard", "simple");
+        scene.AcceptOnlyFromAmong("standard", "simple", "group");
         var cmd = new Command("synth", "Generate synthetic COCO-, MPII-, AI Challenger- and CrowdPose-format datasets of rendered articulated figures.")
         {
             outDir, seed, coco, mpii, aic, crowdpose, force, threads, scene,
@@ -38,7 +38,7 @@ internal static class SynthCommand
                 CrowdPoseImages = r.GetValue(crowdpose),
                 Force = r.GetValue(force),
                 Threads = t > 0 ? t : Environment.ProcessorCount,
-                Scene = r.GetValue(scene) == "simple" ? SynthScene.Simple : SynthScene.Standard,
+                Scene = r.GetValue(scene) switch { "simple" => SynthScene.Simple, "group" => SynthScene.Group, _ => SynthScene.Standard },
             });
             Console.WriteLine($"synth: COCO {result.CocoTrainImages}+{result.CocoValImages} images, MPII {result.MpiiTrainImages}+{result.MpiiValImages} images" +
                 (result.AicTrainJson is null ? "" : $", AIC {result.AicTrainImages}+{result.AicValImages} images") +

@@ -6,7 +6,8 @@ namespace Distill.Pose.Synthetic;
 /// Builds one synthetic image: background, one to three figures at varied scale and placement (sometimes cut by the
 /// image border), occluding blobs in front, then sensor noise and blur. Labels come from the ownership mask painted
 /// alongside the colour image, so "visible" means exactly what the picture shows. <see cref="SynthScene.Simple"/> keeps
-/// only one large, whole figure on a plain background.
+/// only one large, whole figure on a plain background; <see cref="SynthScene.Group"/> one to three whole figures on a
+/// plain background.
 /// </summary>
 internal static class SceneBuilder
 {
@@ -18,12 +19,13 @@ internal static class SceneBuilder
 
     public static (Image Image, List<PersonLabel> Persons) Build(SynthRandom rng, SynthScene scene = SynthScene.Standard)
     {
-        bool simple = scene == SynthScene.Simple;
+        bool simple = scene == SynthScene.Simple, group = scene == SynthScene.Group, plain = simple || group;
         int w = rng.Int(MinSide, MaxSide + 1), h = rng.Int(MinSide, MaxSide + 1);
         var background = new Image(h, w, 3);
-        Background.Paint(background, rng, plain: simple);
+        Background.Paint(background, rng, plain);
 
-        int count = simple ? 1 : 1 + rng.Weighted([0.5, 0.3, 0.2]);
+        // Group scenes lean to several people: that is what a bottom-up model is for.
+        int count = simple ? 1 : 1 + rng.Weighted(group ? [0.25, 0.45, 0.3] : [0.5, 0.3, 0.2]);
         var figures = new Figure[count];
         for (int i = 0; i < count; i++) figures[i] = Figure.Sample(rng);
 
@@ -32,21 +34,25 @@ internal static class SceneBuilder
         const int attempts = 8;
         for (int attempt = 0; attempt < attempts; attempt++)
         {
-            Layout(figures, w, h, rng, simple);
+            Layout(figures, w, h, rng, scene);
             image = background.Clone();
             var mask = new Image(h, w, 1);
             for (int i = 0; i < count; i++) FigurePainter.Paint(figures[i], image, mask, i);
-            if (!simple) PaintOccluders(figures, image, mask, rng);
+            if (!plain) PaintOccluders(figures, image, mask, rng);
             labels = SceneLabeler.Label(figures, mask);
             if (labels.All(l => l.Labelled(ExportTables.CocoJoints) >= MinLabelled && l.Visible(ExportTables.CocoJoints) >= MinVisible)) break;
         }
-        if (!simple) Finish(image, rng);
+        if (!plain) Finish(image, rng);
         return (image, labels);
     }
 
-    private static void Layout(Figure[] figures, int w, int h, SynthRandom rng, bool simple)
+    private static void Layout(Figure[] figures, int w, int h, SynthRandom rng, SynthScene scene)
     {
-        (double lo, double hi) = simple ? (0.7, 0.95) : figures.Length switch { 1 => (0.5, 0.95), 2 => (0.38, 0.75), _ => (0.3, 0.62) };
+        bool simple = scene == SynthScene.Simple, group = scene == SynthScene.Group;
+        // Group figures are larger than standard ones: a bottom-up network sees the whole image at a small edge.
+        (double lo, double hi) = simple ? (0.7, 0.95)
+            : group ? figures.Length switch { 1 => (0.6, 0.95), 2 => (0.45, 0.85), _ => (0.4, 0.7) }
+            : figures.Length switch { 1 => (0.5, 0.95), 2 => (0.38, 0.75), _ => (0.3, 0.62) };
         var placed = new List<(double X0, double Y0, double X1, double Y1)>();
         foreach (var f in figures)
         {
@@ -54,7 +60,7 @@ internal static class SceneBuilder
             double target = rng.Uniform(lo, hi) * Math.Min(w, h);
             double scale = target / Math.Max(maxX - minX, maxY - minY);
             double bw = (maxX - minX) * scale, bh = (maxY - minY) * scale;
-            double cut = !simple && rng.Chance(0.15) ? 0.3 : 0.0; // share of the figure allowed outside the image
+            double cut = !simple && !group && rng.Chance(0.15) ? 0.3 : 0.0; // share of the figure allowed outside the image
             (double X0, double Y0, double X1, double Y1) box = default;
             for (int tries = 0; tries < 12; tries++)
             {

@@ -44,4 +44,9 @@ public enum SynthScene
     /// <summary>One large, whole figure per image on a plain patterned background, with no clutter, occluders, noise or
     /// blur: a set a small network learns within minutes on a CPU, for demonstrations and smoke tests.</summary>
     Simple,
+
+    /// <summary>One to three whole figures (mostly two or three) on a plain patterned background, without clutter,
+    /// occluders, noise or blur, large enough to fill much of the image: multi-person scenes a small bottom-up network
+    /// can learn on a CPU.</summary>
+    Group,
 }

@@ -39,6 +39,9 @@ public sealed class BottomupTask : ITrainingTask
 
     public required int ValBatchSize { get; init; }
 
+    /// <summary>The workers validation is split over (one process: itself).</summary>
+    public required DistributedContext Dist { get; init; }
+
     /// <summary>The teachers' terms; null without teachers.</summary>
     public BottomupDistiller? Distiller { get; init; }
 
@@ -109,6 +112,7 @@ public sealed class BottomupTask : ITrainingTask
                 Validation = validation,
                 EvalEdge = o.Model.InputSize.Max(),
                 ValBatchSize = settings.ValBatchSize,
+                Dist = dist,
                 Distiller = distiller,
                 UnreachedParameters = unreached,
             };
@@ -208,7 +212,7 @@ public sealed class BottomupTask : ITrainingTask
     }
 
     public Dictionary<string, double> Validate(Module model, int epoch, Action<string, int, int>? progress) =>
-        BottomupValidation.Evaluate((BottomupPoseEstimator)model, Validation, EvalEdge, ValBatchSize, Device, progress);
+        ShardedBottomupEvaluation.Evaluate(Dist, (BottomupPoseEstimator)model, Validation, EvalEdge, ValBatchSize, Device, progress);
 
     public void LogValidationImages(RunLogger logger, Module model, string prefix, long iteration) =>
         logger.ValidationImages((BottomupPoseEstimator)model, KeypointSet, Validation, EvalEdge, Device, prefix, iteration);

@@ -13,15 +13,27 @@ public static class OptimizerFactory
     /// <summary>
     /// AdamW, Adam or SGD over the trainable <paramref name="parameters"/> in two groups: weight decay on matrices and
     /// kernels, and on norm weights and biases (1-d parameters) only as far as norm_decay_mult / bias_decay_mult allow.
+    /// With backbone_lr_mult other than 1 the parameters in <paramref name="backbone"/> form two more groups of their
+    /// own, at lr x backbone_lr_mult (the schedules scale each group from its own base).
     /// </summary>
-    public static Optimizer Create(OptimizerOptions oo, IEnumerable<Tensor> parameters)
+    public static Optimizer Create(OptimizerOptions oo, IEnumerable<Tensor> parameters, IEnumerable<Tensor>? backbone = null)
     {
         var all = parameters.Where(p => p.RequiresGrad).ToList();
-        var decay = all.Where(p => p.Dim > 1).ToList();
-        var noDecay = all.Where(p => p.Dim <= 1).ToList();
+        var inBackbone = new HashSet<Tensor>(oo.BackboneLrMult != 1.0 ? backbone ?? [] : [], ReferenceEqualityComparer.Instance);
         var groups = new List<ParamGroup>();
-        if (decay.Count > 0) groups.Add(new ParamGroup(decay) { WeightDecay = oo.WeightDecay });
-        if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay) { WeightDecay = oo.WeightDecay * Math.Max(oo.NormDecayMult, oo.BiasDecayMult) });
+        void AddGroups(List<Tensor> members, double? lr)
+        {
+            var decay = members.Where(p => p.Dim > 1).ToList();
+            var noDecay = members.Where(p => p.Dim <= 1).ToList();
+            var added = new List<ParamGroup>();
+            if (decay.Count > 0) added.Add(new ParamGroup(decay) { WeightDecay = oo.WeightDecay });
+            if (noDecay.Count > 0) added.Add(new ParamGroup(noDecay) { WeightDecay = oo.WeightDecay * Math.Max(oo.NormDecayMult, oo.BiasDecayMult) });
+            if (lr is { } rate)
+                foreach (var g in added) g.Lr = g.InitialLr = rate;
+            groups.AddRange(added);
+        }
+        AddGroups(all.Where(p => !inBackbone.Contains(p)).ToList(), null);
+        if (inBackbone.Count > 0) AddGroups(all.Where(inBackbone.Contains).ToList(), oo.Lr * oo.BackboneLrMult);
         return oo.Type switch
         {
             OptimizerType.AdamW => new AdamW(groups, oo.Lr, oo.Betas[0], oo.Betas[1], oo.Eps, oo.WeightDecay),

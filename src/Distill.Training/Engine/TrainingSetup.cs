@@ -85,7 +85,8 @@ public sealed class TrainingSetup : IDisposable
                     dist.WorldSize, o.Data.BatchSize, dist.WorldSize * o.Data.BatchSize, task.SamplesPerEpoch);
 
             long perEpoch = OptimizerFactory.StepsPerEpoch(o.Optimizer, task.BatchesPerEpoch);
-            var optimizer = OptimizerFactory.Create(o.Optimizer, task.Student.Parameters().Concat(task.Adapters.SelectMany(a => a.Module.Parameters())));
+            var optimizer = OptimizerFactory.Create(o.Optimizer, task.Student.Parameters().Concat(task.Adapters.SelectMany(a => a.Module.Parameters())),
+                BackboneParameters(task.Student));
             disposables.Add(optimizer);
             if (o.Train.Dist.BaseBatchSize is { } baseBatch) ScaleLr(optimizer, dist.WorldSize * o.Data.BatchSize, baseBatch, log);
             var schedule = OptimizerFactory.MainSchedule(optimizer, o.Schedule, perEpoch, o.Train.MaxEpochs);
@@ -140,7 +141,7 @@ public sealed class TrainingSetup : IDisposable
                 NewReducer = newReducer,
                 SelfDistillOptimizer = parameters =>
                 {
-                    var opt = OptimizerFactory.Create(o.Optimizer, parameters);
+                    var opt = OptimizerFactory.Create(o.Optimizer, parameters, BackboneParameters(task.Student));
                     if (o.Train.Dist.BaseBatchSize is { } b) ScaleLr(opt, dist.WorldSize * o.Data.BatchSize, b, log);
                     return (opt, OptimizerFactory.PhaseSchedule(opt, o.Schedule, perEpoch, o.Train.SelfDistill.Epochs));
                 },
@@ -212,6 +213,10 @@ public sealed class TrainingSetup : IDisposable
         log.LogInformation("learning rate scaled by {Factor:G4} (global batch {Global} / train.dist.base_batch_size {Base}): lr {Lr:G4}",
             factor, globalBatch, baseBatch, optimizer.ParamGroups[0].Lr);
     }
+
+    /// <summary>The student's <c>backbone.*</c> parameters, which optimizer.backbone_lr_mult scales.</summary>
+    private static IEnumerable<Tensor> BackboneParameters(Distill.Torch.Nn.Module student) =>
+        student.NamedParameters().Where(p => p.Name.StartsWith("backbone.", StringComparison.Ordinal)).Select(p => p.Parameter);
 
     internal static void LoadInitialWeights(Distill.Torch.Nn.Module student, Pose.Models.Options.ModelOptions m, ILogger log)
     {

@@ -51,13 +51,22 @@ public static class BottomupValidation
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var split in splits)
         {
-            var stats = BottomupEvaluation.Evaluate(model, split.Samples, split.GroundTruth, edge, batchSize, device);
-            metrics[$"{split.Name}/AP"] = stats.AP;
-            metrics[$"{split.Name}/AP50"] = stats.AP50;
-            metrics[$"{split.Name}/AP75"] = stats.AP75;
-            metrics[$"{split.Name}/AR"] = stats.AR;
+            foreach (var (k, v) in Score(model, split, BottomupEvaluation.Predict(model, split.Samples, edge, batchSize, device))) metrics[k] = v;
             progress?.Invoke(split.Name, split.Samples.Count, split.Samples.Count);
         }
         return metrics;
+    }
+
+    /// <summary>SOURCE/AP, AP50, AP75 and AR of <paramref name="results"/> (the split's decoded poses) against its ground truth.</summary>
+    public static Dictionary<string, double> Score(BottomupPoseEstimator model, BottomupValSplit split, IReadOnlyList<CocoKeypointResult> results)
+    {
+        var stats = new CocoKeypointEvaluator(model.Meta.Sigmas).Evaluate(split.GroundTruth, results);
+        return new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            [$"{split.Name}/AP"] = stats.AP,
+            [$"{split.Name}/AP50"] = stats.AP50,
+            [$"{split.Name}/AP75"] = stats.AP75,
+            [$"{split.Name}/AR"] = stats.AR,
+        };
     }
 }

@@ -132,6 +132,7 @@ public sealed class SchemaKeysTests : IDisposable
           clip_grad: {max_norm: 35, norm_type: 1}
           clip_grad_value: 10
           accumulate_steps: 4
+          backbone_lr_mult: 0.1
         schedule:
           warmup_iters: 500
           warmup_ratio: 0.001
@@ -191,7 +192,7 @@ public sealed class SchemaKeysTests : IDisposable
         Assert.Equal(TeacherRuntime.OnnxRuntime, t.Runtime);
         Assert.Equal(["mpii"], t.Sources!);
         var o = exp.Optimizer;
-        Assert.Equal((OptimizerType.SGD, 0.95, true, 1.0, 0.5, 4), (o.Type, o.Momentum, o.Nesterov, o.NormDecayMult, o.BiasDecayMult, o.AccumulateSteps));
+        Assert.Equal((OptimizerType.SGD, 0.95, true, 1.0, 0.5, 4, 0.1), (o.Type, o.Momentum, o.Nesterov, o.NormDecayMult, o.BiasDecayMult, o.AccumulateSteps, o.BackboneLrMult));
         Assert.Equal((35.0, 1.0, (double?)10.0), (o.ClipGrad!.MaxNorm, o.ClipGrad.NormType, o.ClipGradValue));
         Assert.Equal((LrScheduleType.MultiStep, 0.5, 105), (exp.Schedule.Type, exp.Schedule.Gamma, exp.Schedule.CosineBeginEpoch));
         Assert.Equal((WarmupType.Geometric, 1), (exp.Schedule.Warmup, exp.Schedule.DecaySpreadEpochs));

@@ -113,6 +113,36 @@ internal sealed class DataParallelRun : IDisposable
         return Task.WhenAll(o, e).ContinueWith(_ => o.Result + e.Result);
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> as ranks 0 and 1 of one Gloo group, each on a thread of this process, and returns
+    /// their results in rank order; the first failure of either rank is rethrown.
+    /// </summary>
+    public static T[] OnTwoRanks<T>(Func<int, Distill.Training.Distributed.DistributedContext, T> body)
+    {
+        int port = FreePort();
+        var results = new T[2];
+        var errors = new Exception?[2];
+        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
+        {
+            try
+            {
+                var timeout = TimeSpan.FromSeconds(30);
+                using var store = new Distill.Torch.Distributed.TcpStore("127.0.0.1", port, rank == 0, 2, timeout, waitWorkers: false);
+                using var group = Distill.Torch.Distributed.ProcessGroup.Gloo(store, rank, 2, timeout,
+                    new Distill.Torch.Distributed.GlooDevice { Hostname = "127.0.0.1" });
+                results[rank] = body(rank, Distill.Training.Distributed.DistributedContext.Over(group));
+            }
+            catch (Exception e)
+            {
+                errors[rank] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        if (errors.FirstOrDefault(e => e is not null) is { } failure) throw new AggregateException(failure);
+        return results;
+    }
+
     public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);

@@ -1,6 +1,5 @@
 using Distill.Pose.Models;
 using Distill.Torch;
-using Distill.Torch.Distributed;
 using Distill.Training.Config;
 using Distill.Training.Distributed;
 using Distill.Training.Engine;
@@ -30,29 +29,9 @@ public sealed class ShardedEvaluationTests : IDisposable
         var expected = PoseEvaluator.Predict(model, set, source, Device.Cpu, 2, flipTest: true, workers: 1);
         var expectedMetrics = PoseEvaluator.Evaluate(model, set, [source], Device.Cpu, 2, flipTest: true, workers: 1);
 
-        int port = DataParallelRun.FreePort();
-        var results = new (SourcePredictions Preds, Dictionary<string, double> Metrics)[2];
-        var errors = new Exception?[2];
-        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                var timeout = TimeSpan.FromSeconds(30);
-                using var store = new TcpStore("127.0.0.1", port, rank == 0, 2, timeout, waitWorkers: false);
-                using var group = ProcessGroup.Gloo(store, rank, 2, timeout, new GlooDevice { Hostname = "127.0.0.1" });
-                var dist = DistributedContext.Over(group);
-                var preds = ShardedEvaluation.Gather(dist, copies[rank], set, source, Device.Cpu, 2, true, 1);
-                var metrics = ShardedEvaluation.Evaluate(dist, copies[rank], set, [source], Device.Cpu, 2, true, 1);
-                results[rank] = (preds, metrics);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        Assert.All(errors, Assert.Null);
+        var results = DataParallelRun.OnTwoRanks((rank, dist) => (
+            Preds: ShardedEvaluation.Gather(dist, copies[rank], set, source, Device.Cpu, 2, true, 1),
+            Metrics: ShardedEvaluation.Evaluate(dist, copies[rank], set, [source], Device.Cpu, 2, true, 1)));
 
         // The instances differ (their boxes place the crops), so a wrong interleave could not go unnoticed.
         Assert.NotEqual(expected.Keypoints[0], expected.Keypoints[1]);

@@ -55,6 +55,13 @@ public sealed class OptimizerOptions : IValidatable
     [Range(1, 65536)]
     public int AccumulateSteps { get; set; } = 1;
 
+    /// <summary>
+    /// Learning-rate multiplier of the student's <c>backbone.*</c> parameters (mmengine's paramwise lr_mult): below 1 a
+    /// pre-trained backbone (model.backbone_checkpoint) moves slowly while new heads learn at the full rate; 0 freezes it.
+    /// </summary>
+    [Range(0.0, 100.0)]
+    public double BackboneLrMult { get; set; } = 1.0;
+
     public IEnumerable<ValidationMessage> Validate()
     {
         if (Nesterov && (Type != OptimizerType.SGD || Momentum == 0))
