@@ -164,7 +164,7 @@ internal static class DemoCommand
             Train("student_kd", OverridesOf("student_kd", [.. epochOverrides, .. kdOverrides]));
             Train("student_baseline", OverridesOf("student_baseline", epochOverrides));
         }
-        var bottomup = cts.IsCancellationRequested ? null : DemoBottomup.Run(root, demoDir, images, seed, epochOverrides, trainTeachers,
+        var bottomup = cts.IsCancellationRequested ? null : DemoBottomup.Run(root, demoDir, images, seed, epochs, trainTeachers,
             (name, extra) => Train(name, OverridesOf(name, extra)) ? results[name] : null, log);
         if (cts.IsCancellationRequested)
         {

@@ -59,6 +59,8 @@ public sealed class ProcessGroup : IDisposable
     /// <summary>Copies <paramref name="root"/>'s tensor into every other rank's.</summary>
     public void Broadcast(Tensor tensor, int root = 0)
     {
+        // Gloo divides by the element count: an empty tensor (the same on every rank) has nothing to send.
+        if (tensor.NumEl == 0) return;
         using var h = Handles([tensor]);
         Native.Check(Native.distill_pg_broadcast(Handle, h.Pointers, h.Length, root));
     }
@@ -80,6 +82,7 @@ public sealed class ProcessGroup : IDisposable
     /// <summary>Reduces each tensor element-wise over all ranks and leaves the result on every rank.</summary>
     public void AllReduce(IReadOnlyList<Tensor> tensors, ReduceOp op = ReduceOp.Sum)
     {
+        tensors = tensors.Where(t => t.NumEl > 0).ToList(); // empty tensors have nothing to reduce (and stop Gloo)
         if (tensors.Count == 0) return;
         using var h = Handles(tensors);
         Native.Check(Native.distill_pg_allreduce(Handle, h.Pointers, h.Length, (int)op));
@@ -94,6 +97,8 @@ public sealed class ProcessGroup : IDisposable
         try
         {
             for (int r = 0; r < Size; r++) outputs[r] = torch.ZerosLike(input);
+            // An empty input is empty on every rank (same shape everywhere); Gloo would divide by its zero size.
+            if (input.NumEl == 0) return outputs;
             using var h = Handles(outputs);
             Native.Check(Native.distill_pg_allgather(Handle, input.Handle, h.Pointers, h.Length));
             return outputs;

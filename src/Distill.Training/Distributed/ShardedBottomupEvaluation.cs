@@ -52,6 +52,8 @@ public static class ShardedBottomupEvaluation
         // Poses per image differ, so every rank first learns the longest list and pads its own to it with NaN rows.
         int width = 2 + 3 * k;
         int longest = (int)dist.AllGather([mine.Count]).Max(c => c[0]);
+        // Nobody found anyone (an untrained model): every rank knows, and there is nothing to gather.
+        if (longest == 0) return [];
         var flat = new double[longest * width];
         Array.Fill(flat, double.NaN);
         for (int i = 0; i < mine.Count; i++)

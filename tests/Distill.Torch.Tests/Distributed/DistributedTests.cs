@@ -148,6 +148,29 @@ public class DistributedTests
     }
 
     [Fact]
+    public void Collectives_of_empty_tensors_return_empty_results_and_leave_the_group_usable()
+    {
+        // Gloo divides by the element count, so an empty collective used to kill the process with SIGFPE.
+        var results = RunRanks(2, g =>
+        {
+            using var empty = torch.FromArray(Array.Empty<double>(), [0]);
+            var gathered = g.AllGather(empty);
+            var sizes = gathered.Select(t => t.NumEl).ToArray();
+            foreach (var t in gathered) t.Dispose();
+            g.AllReduce(empty);
+            g.Broadcast(empty);
+            using var one = torch.FromArray(new double[] { g.Rank + 1 }, [1]);
+            g.AllReduce(one);
+            return (sizes, one.ToArray<double>()[0]);
+        });
+        foreach (var (sizes, sum) in results)
+        {
+            Assert.Equal(new long[] { 0, 0 }, sizes);
+            Assert.Equal(3.0, sum);
+        }
+    }
+
+    [Fact]
     public void Coalesced_broadcast_overwrites_parameters_of_mixed_dtypes()
     {
         var results = RunRanks(2, g =>

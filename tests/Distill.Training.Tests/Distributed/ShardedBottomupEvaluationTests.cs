@@ -59,6 +59,33 @@ public sealed class ShardedBottomupEvaluationTests : IDisposable
         foreach (var m in models) m.Dispose();
     }
 
+    [Fact]
+    public void AModelThatFindsNobodyGathersNothingOnEveryRank()
+    {
+        var d = Path.Combine(_run.Dir, "data", "coco");
+        var split = BottomupValidation.Load(new DataSourceOptions
+        {
+            Name = "coco", Format = DataFormat.Coco,
+            AnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ImgDir = Path.Combine(d, "images", "val"),
+            ValAnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ValImgDir = Path.Combine(d, "images", "val"),
+        });
+        var options = Distill.Pose.Models.ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "demo", "bottomup_teacher.yaml"));
+        // Fresh weights: no confidence passes the decoder's thresholds, so every shard's list is empty.
+        torch.ManualSeed(3);
+        var models = Enumerable.Range(0, 2).Select(_ => ModelFactory.BuildBottomup(options).Model).ToList();
+        foreach (var m in models) m.Eval();
+        Assert.Empty(BottomupEvaluation.Predict(models[0], split.Samples, Edge, 2, Device.Cpu));
+        var results = DataParallelRun.OnTwoRanks((rank, dist) => (
+            Poses: ShardedBottomupEvaluation.Gather(dist, models[rank], split, Edge, 2, Device.Cpu),
+            Metrics: ShardedBottomupEvaluation.Evaluate(dist, models[rank], [split], Edge, 2, Device.Cpu)));
+        foreach (var (poses, metrics) in results)
+        {
+            Assert.Empty(poses);
+            Assert.Equal(0.0, metrics["coco/AP"]);
+        }
+        foreach (var m in models) m.Dispose();
+    }
+
     private const int Edge = 129;
 
     public void Dispose() => _run.Dispose();
