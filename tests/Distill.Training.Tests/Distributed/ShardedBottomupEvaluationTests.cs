@@ -20,13 +20,7 @@ public sealed class ShardedBottomupEvaluationTests : IDisposable
     [Fact]
     public void GatheredPosesAndMetricsEqualASingleProcessEvaluation()
     {
-        var d = Path.Combine(_run.Dir, "data", "coco");
-        var split = BottomupValidation.Load(new DataSourceOptions
-        {
-            Name = "coco", Format = DataFormat.Coco,
-            AnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ImgDir = Path.Combine(d, "images", "val"),
-            ValAnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ValImgDir = Path.Combine(d, "images", "val"),
-        });
+        var split = Split();
         Assert.Equal(5, split.Samples.Count);
         // The shipped demo bottom-up model: trained, so it finds people and the gathered lists are not empty.
         var options = Distill.Pose.Models.ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "demo", "bottomup_teacher.yaml"));
@@ -62,13 +56,7 @@ public sealed class ShardedBottomupEvaluationTests : IDisposable
     [Fact]
     public void AModelThatFindsNobodyGathersNothingOnEveryRank()
     {
-        var d = Path.Combine(_run.Dir, "data", "coco");
-        var split = BottomupValidation.Load(new DataSourceOptions
-        {
-            Name = "coco", Format = DataFormat.Coco,
-            AnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ImgDir = Path.Combine(d, "images", "val"),
-            ValAnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ValImgDir = Path.Combine(d, "images", "val"),
-        });
+        var split = Split();
         var options = Distill.Pose.Models.ModelConfig.Load(Path.Combine(SharedData.RepoRoot, "configs", "demo", "bottomup_teacher.yaml"));
         // Fresh weights: no confidence passes the decoder's thresholds, so every shard's list is empty.
         torch.ManualSeed(3);
@@ -87,6 +75,18 @@ public sealed class ShardedBottomupEvaluationTests : IDisposable
     }
 
     private const int Edge = 129;
+
+    /// <summary>The synthetic validation split (5 group scenes).</summary>
+    private BottomupValSplit Split()
+    {
+        var d = Path.Combine(_run.Dir, "data", "coco");
+        return BottomupValidation.Load(new DataSourceOptions
+        {
+            Name = "coco", Format = DataFormat.Coco,
+            AnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ImgDir = Path.Combine(d, "images", "val"),
+            ValAnnFile = Path.Combine(d, "annotations", "person_keypoints_val.json"), ValImgDir = Path.Combine(d, "images", "val"),
+        });
+    }
 
     public void Dispose() => _run.Dispose();
 }
