@@ -166,6 +166,17 @@ public sealed class DistributedContext : IDisposable
         return t.ToArray<byte>();
     }
 
+    /// <summary>Rank 0's named values on every rank (metrics it alone computed, so that every worker decides alike).</summary>
+    public Dictionary<string, double> ShareFromMain(IReadOnlyDictionary<string, double> values)
+    {
+        if (Group is null) return new Dictionary<string, double>(values, StringComparer.Ordinal);
+        var bytes = Broadcast(IsMain
+            ? System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(values.Select(kv => new[] { kv.Key, kv.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture) }))
+            : null);
+        var pairs = System.Text.Json.JsonSerializer.Deserialize<string[][]>(bytes) ?? [];
+        return pairs.ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
+    }
+
     public void Barrier() => Group?.Barrier();
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Distill.Pose.BottomUp;
 using Distill.Pose.BottomUp.Evaluation;
 using Distill.Pose.Evaluation;
@@ -28,11 +26,7 @@ public static class ShardedBottomupEvaluation
             progress?.Invoke(split.Name, split.Samples.Count, split.Samples.Count);
         }
         // Rank 0 computed them; every worker gets the same numbers (the best checkpoint is chosen alike everywhere).
-        var bytes = dist.Broadcast(dist.IsMain
-            ? JsonSerializer.SerializeToUtf8Bytes(metrics.Select(kv => new[] { kv.Key, kv.Value.ToString("R", CultureInfo.InvariantCulture) }))
-            : null);
-        var pairs = JsonSerializer.Deserialize<string[][]>(bytes) ?? [];
-        return pairs.ToDictionary(p => p[0], p => double.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        return dist.ShareFromMain(metrics);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Distill.Pose.Keypoints;
 using Distill.Pose.Models;
 using Distill.Torch;
@@ -28,9 +27,7 @@ public static class ShardedEvaluation
                 foreach (var (k, v) in PoseEvaluator.Score(whole, families)) metrics[$"{s.Name}/{k}"] = v;
         }
         // Rank 0 computed them; every worker gets the same numbers (the best checkpoint is chosen alike everywhere).
-        var bytes = dist.Broadcast(dist.IsMain ? JsonSerializer.SerializeToUtf8Bytes(metrics.Select(kv => new[] { kv.Key, kv.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture) })) : null);
-        var pairs = JsonSerializer.Deserialize<string[][]>(bytes) ?? [];
-        return pairs.ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        return dist.ShareFromMain(metrics);
     }
 
     /// <summary>The predictions of the whole validation split of <paramref name="source"/>, from every worker's shard.</summary>
