@@ -35,8 +35,8 @@ internal static class DemoBottomup
     /// <summary>Images of the bottom-up data set (10 % of them validate); fewer when the demo asks for fewer images per source.</summary>
     public const int Images = 400;
 
-    public sealed record Result(TrainingResult Run, double Ap, IReadOnlyDictionary<string, double> ShippedMetrics, double ZeroFieldAp,
-        int TrainImages, int ValImages, TimeSpan Elapsed)
+    public sealed record Result(TrainingResult Run, double Ap, IReadOnlyDictionary<string, double> ShippedMetrics, bool Retrained,
+        double ZeroFieldAp, int TrainImages, int ValImages, TimeSpan Elapsed)
     {
         /// <summary>The demo report's table.</summary>
         public string Table()
@@ -48,10 +48,11 @@ internal static class DemoBottomup
             sb.AppendLine();
             sb.AppendLine("| model | coco/AP | coco/AP50 | coco/AP75 | coco/AR | wall |");
             sb.AppendLine("|---|---|---|---|---|---|");
-            sb.AppendLine(string.Create(inv, $"| CIF/CAF student: shipped backbone, heads trained here | {Ap:F4} | {m.GetValueOrDefault("coco/AP50", double.NaN):F4} | " +
+            string source = Retrained ? "retrained" : "shipped";
+            sb.AppendLine(string.Create(inv, $"| CIF/CAF student: {source} backbone, heads trained here | {Ap:F4} | {m.GetValueOrDefault("coco/AP50", double.NaN):F4} | " +
                 $"{m.GetValueOrDefault("coco/AP75", double.NaN):F4} | {m.GetValueOrDefault("coco/AR", double.NaN):F4} | {Elapsed:mm\\:ss} |"));
             var t = ShippedMetrics;
-            sb.AppendLine(string.Create(inv, $"| shipped model ({Shipped}), as trained offline | {t.GetValueOrDefault("coco/AP", double.NaN):F4} | " +
+            sb.AppendLine(string.Create(inv, $"| {source} model ({Shipped}){(Retrained ? ", --train-teachers" : ", as trained offline")} | {t.GetValueOrDefault("coco/AP", double.NaN):F4} | " +
                 $"{t.GetValueOrDefault("coco/AP50", double.NaN):F4} | {t.GetValueOrDefault("coco/AP75", double.NaN):F4} | {t.GetValueOrDefault("coco/AR", double.NaN):F4} | - |"));
             sb.AppendLine(string.Create(inv, $"| all-zero fields, decoded | {ZeroFieldAp:F4} | - | - | - | - |"));
             return sb.ToString();
@@ -91,9 +92,9 @@ internal static class DemoBottomup
             shippedFile = Path.Combine(t.WorkDir, Shipped + ".safetensors");
             string sha = PublishCommand.Publish(t.BestCheckpoint ?? t.LastCheckpoint, shippedFile);
             bool same = shipped.Sha256 is { } want && sha.StartsWith(want.ToLowerInvariant(), StringComparison.Ordinal);
-            Console.WriteLine($"bottom-up model {Shipped}: {Path.GetRelativePath(root, shippedFile)} sha256 {sha} " +
+            Console.WriteLine($"bottom-up model {Shipped}: {DemoCommand.Shown(root, shippedFile)} sha256 {sha} " +
                 (same ? "(the shipped weights, bit for bit)" : $"(differs from the manifest's {shipped.Sha256 ?? "none"})"));
-            studentOverrides.Add($"model.backbone_checkpoint='{Path.GetRelativePath(root, shippedFile).Replace("'", "''")}'");
+            studentOverrides.Add($"model.backbone_checkpoint='{Path.GetFullPath(shippedFile).Replace("'", "''")}'");
         }
 
         var synth = Synth.Generate(new SynthOptions
@@ -113,7 +114,7 @@ internal static class DemoBottomup
         var o = ExperimentConfig.Load(config, [.. DemoCommand.PathOverrides(config, root, demoDir), .. studentOverrides]);
         // The shipped model on the same validation scenes: what the student's backbone was trained with, heads included.
         var shippedMetrics = EvalCommand.Run(Path.Combine(root, shipped.Config), ValidationOverrides(o), shippedFile);
-        return new Result(run, run.LastMetrics.GetValueOrDefault("coco/AP", double.NaN), shippedMetrics, ZeroFieldAp(o),
+        return new Result(run, run.LastMetrics.GetValueOrDefault("coco/AP", double.NaN), shippedMetrics, trainShipped, ZeroFieldAp(o),
             synth.CocoTrainImages, synth.CocoValImages, clock.Elapsed);
     }
 

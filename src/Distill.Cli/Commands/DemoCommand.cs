@@ -333,7 +333,7 @@ internal static class DemoCommand
     }
 
     /// <summary>A path for the console: relative to the repository root when inside it, else in full.</summary>
-    private static string Shown(string root, string path)
+    internal static string Shown(string root, string path)
     {
         var rel = Path.GetRelativePath(root, path);
         return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? Path.GetFullPath(path) : rel;
