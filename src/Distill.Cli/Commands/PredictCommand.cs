@@ -332,8 +332,7 @@ internal static class PredictCommand
     /// <summary>Draws one person from its (x, y, score) triples, as both predict paths write their overlays.</summary>
     internal static void Draw(Image img, double[] keypoints, int count, List<(int, int)> skeleton, double radius, int thickness, double kptThr)
     {
-        var pose = PoseLayer.FromTriples(keypoints, count, skeleton, PoseDrawing.PredictionColour);
-        PoseDrawing.DrawPose(img, pose.Keypoints, pose.Scores, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr);
+        PoseDrawing.DrawPose(img, PoseLayer.FromTriples(keypoints, count, skeleton, PoseDrawing.PredictionColour, radius, thickness, kptThr));
     }
 
     private static int BatchSize(string configPath)

@@ -62,6 +62,10 @@ public static class PoseDrawing
         DrawPose(image, kp, sc, skeleton, colour, radius, thickness, kptThreshold);
     }
 
+    /// <summary>Draws <paramref name="pose"/> with its own colour, sizes and threshold.</summary>
+    public static void DrawPose(Image image, PoseLayer pose) =>
+        DrawPose(image, pose.Keypoints, pose.Scores, pose.Skeleton, pose.Colour, pose.Radius, pose.Thickness, pose.KptThreshold);
+
     /// <summary>Draws every pose of each item on a copy of its image, then lays the copies out as a contact sheet.</summary>
     public static Image ContactSheet(IReadOnlyList<PoseOverlay> items, int columns, int cellWidth = 256, int cellHeight = 256)
     {
@@ -70,8 +74,7 @@ public static class PoseDrawing
         foreach (var item in items)
         {
             var img = item.Image.Clone();
-            foreach (var p in item.Poses)
-                DrawPose(img, p.Keypoints, p.Scores, p.Skeleton, p.Colour, p.Radius, p.Thickness, p.KptThreshold);
+            foreach (var p in item.Poses) DrawPose(img, p);
             drawn.Add(img);
         }
         return ContactSheet(drawn, columns, cellWidth, cellHeight);
