@@ -74,7 +74,7 @@ internal static class DemoBottomup
         var registry = TeacherRegistry.Read(Path.Combine(root, TeacherRegistry.DefaultManifest));
         var shipped = registry.Get(Shipped);
         string shippedFile = registry.ResolveCheckpoint(shipped);
-        var studentOverrides = new List<string>(EpochOverrides(ConfigOf(ConfigName), epochs));
+        var studentOverrides = new List<string>(DemoCommand.EpochOverrides(ConfigOf(ConfigName), epochs));
         if (trainShipped)
         {
             var data = Synth.Generate(new SynthOptions
@@ -87,7 +87,7 @@ internal static class DemoBottomup
             });
             log.LogInformation("bottom-up model data (seed {Seed}): {Train}+{Val} multi-person scenes in {Seconds:F1} s", ShippedDataSeed,
                 data.CocoTrainImages, data.CocoValImages, data.Elapsed.TotalSeconds);
-            var t = train(ShippedConfigName, EpochOverrides(ConfigOf(ShippedConfigName), epochs));
+            var t = train(ShippedConfigName, DemoCommand.EpochOverrides(ConfigOf(ShippedConfigName), epochs));
             if (t is null) return null;
             shippedFile = Path.Combine(t.WorkDir, Shipped + ".safetensors");
             string sha = PublishCommand.Publish(t.BestCheckpoint ?? t.LastCheckpoint, shippedFile);
@@ -116,25 +116,6 @@ internal static class DemoBottomup
         var shippedMetrics = EvalCommand.Run(Path.Combine(root, shipped.Config), ValidationOverrides(o), shippedFile);
         return new Result(run, run.LastMetrics.GetValueOrDefault("coco/AP", double.NaN), shippedMetrics, trainShipped, ZeroFieldAp(o),
             synth.CocoTrainImages, synth.CocoValImages, clock.Elapsed);
-    }
-
-    /// <summary>
-    /// `demo --epochs E` for a bottom-up config: E epochs, validated and saved at the end, and its multistep milestones
-    /// scaled to the new length (those that land on 0 or E dropped; with none left the rate stays constant).
-    /// </summary>
-    internal static string[] EpochOverrides(string config, int? epochs)
-    {
-        if (epochs is not { } e) return [];
-        var list = new List<string> { $"train.max_epochs={e}", $"train.val_interval={e}", $"checkpoint.interval={e}" };
-        var o = ExperimentConfig.Load(config);
-        if (o.Schedule.Type == Distill.Training.Config.Schema.LrScheduleType.MultiStep)
-        {
-            var scaled = o.Schedule.Milestones.Select(m => (int)Math.Round((double)m * e / o.Train.MaxEpochs)).Where(m => m > 0 && m < e)
-                .Distinct().ToList();
-            list.Add($"schedule.milestones=[{string.Join(", ", scaled)}]");
-            if (scaled.Count == 0) list.Add("schedule.type=constant");
-        }
-        return [.. list];
     }
 
     /// <summary>The shipped model's config pointed at the student's data (its own names the data it was trained on).</summary>

@@ -94,7 +94,6 @@ internal static class DemoCommand
             return 0;
         }
 
-        string[] epochOverrides = epochs is { } e ? [$"train.max_epochs={e}", $"train.val_interval={e}", $"checkpoint.interval={e}"] : [];
         string ConfigOf(string name) => Path.Combine(root, "configs", "demo", name + ".yaml");
         string[] OverridesOf(string name, IEnumerable<string> extra) => [.. PathOverrides(ConfigOf(name), root, demoDir), .. extra];
 
@@ -145,7 +144,7 @@ internal static class DemoCommand
                 teacherFiles[registered] = registry.ResolveCheckpoint(entry);
                 continue;
             }
-            if (!Train(config, OverridesOf(config, epochOverrides))) break;
+            if (!Train(config, OverridesOf(config, EpochOverrides(ConfigOf(config), epochs)))) break;
             var res = results[config];
             // What ships is the best checkpoint's weights alone (`distill publish`); the same recipe gives the same bytes.
             var file = Path.Combine(res.WorkDir, registered + ".safetensors");
@@ -161,8 +160,8 @@ internal static class DemoCommand
 
         if (!cts.IsCancellationRequested)
         {
-            Train("student_kd", OverridesOf("student_kd", [.. epochOverrides, .. kdOverrides]));
-            Train("student_baseline", OverridesOf("student_baseline", epochOverrides));
+            Train("student_kd", OverridesOf("student_kd", [.. EpochOverrides(ConfigOf("student_kd"), epochs), .. kdOverrides]));
+            Train("student_baseline", OverridesOf("student_baseline", EpochOverrides(ConfigOf("student_baseline"), epochs)));
         }
         var bottomup = cts.IsCancellationRequested ? null : DemoBottomup.Run(root, demoDir, images, seed, epochs, trainTeachers,
             (name, extra) => Train(name, OverridesOf(name, extra)) ? results[name] : null, log);
@@ -263,6 +262,26 @@ internal static class DemoCommand
         });
         log.LogInformation("{What} (seed {Seed}): COCO {CocoTrain}+{CocoVal} images, MPII {MpiiTrain}+{MpiiVal} images in {Seconds:F1} s",
             what, seed, r.CocoTrainImages, r.CocoValImages, r.MpiiTrainImages, r.MpiiValImages, r.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// `demo --epochs E` for one demo config (none without --epochs): E epochs, validated and saved at the end, and a
+    /// multistep schedule's milestones scaled to the new length (those that land on 0 or E dropped; with none left the
+    /// rate stays constant), since milestones past the last epoch are an error.
+    /// </summary>
+    internal static string[] EpochOverrides(string config, int? epochs)
+    {
+        if (epochs is not { } e) return [];
+        var list = new List<string> { $"train.max_epochs={e}", $"train.val_interval={e}", $"checkpoint.interval={e}" };
+        var o = ExperimentConfig.Load(config);
+        if (o.Schedule.Type == LrScheduleType.MultiStep)
+        {
+            var scaled = o.Schedule.Milestones.Select(m => (int)Math.Round((double)m * e / o.Train.MaxEpochs)).Where(m => m > 0 && m < e)
+                .Distinct().ToList();
+            list.Add($"schedule.milestones=[{string.Join(", ", scaled)}]");
+            if (scaled.Count == 0) list.Add("schedule.type=constant");
+        }
+        return [.. list];
     }
 
     /// <summary>
