@@ -17,17 +17,20 @@ public sealed class FeatureKdConfigTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
+    /// <summary>A feature KD weight of 7e-5 over teacher a (no feature_weight) and teacher b as given.</summary>
+    private string WithFeatureKd(string file, string teacherB) => _files.Write(file, $$"""
+        model: {}
+        losses:
+          feature_kd: {weight: 7.0e-5}
+        teachers:
+          - {name: a}
+          - {{teacherB}}
+        """ + "\n" + Data);
+
     [Fact]
     public void AFeatureWeightNoTeacherTakesUpIsNamedAtItsKey()
     {
-        var path = _files.Write("bad.yaml", """
-            model: {}
-            losses:
-              feature_kd: {weight: 7.0e-5}
-            teachers:
-              - {name: a}
-              - {name: b, feature_weight: 0}
-            """ + "\n" + Data);
+        var path = WithFeatureKd("bad.yaml", "{name: b, feature_weight: 0}");
         var ex = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
         var message = Assert.Single(Messages(ex));
         Assert.StartsWith($"{path}:3:", message);
@@ -37,14 +40,7 @@ public sealed class FeatureKdConfigTests : IDisposable
     [Fact]
     public void OneTeacherWithAFeatureWeightOrNoFeatureWeightAtAllIsFine()
     {
-        var one = _files.Write("one.yaml", """
-            model: {}
-            losses:
-              feature_kd: {weight: 7.0e-5}
-            teachers:
-              - {name: a}
-              - {name: b, feature_weight: 1}
-            """ + "\n" + Data);
+        var one = WithFeatureKd("one.yaml", "{name: b, feature_weight: 1}");
         Assert.Equal(1.0, ExperimentConfig.Load(one).Teachers[1].FeatureWeight);
 
         var none = _files.Write("none.yaml", """
